@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/latchauth/latch/tokens"
+)
+
+// Config is latch's whole configuration. Precedence: flags > environment (LATCH_*, with
+// *_FILE variants for secrets) > config file (JSON) > defaults.
+type Config struct {
+	Addr                  string `json:"addr"`
+	Issuer                string `json:"issuer"`
+	DataDir               string `json:"data_dir"`
+	SecretKey             string `json:"secret_key"`
+	BootstrapClientID     string `json:"bootstrap_client_id"`
+	BootstrapClientSecret string `json:"bootstrap_client_secret"`
+	BcryptCost            int    `json:"bcrypt_cost"`
+	LogLevel              string `json:"log_level"`
+	LogFormat             string `json:"log_format"`
+}
+
+func defaults() Config {
+	return Config{Addr: "localhost:8080", DataDir: "./data", BcryptCost: 10, LogLevel: "info", LogFormat: "text"}
+}
+
+// setting describes one configuration key: its names in each source and where it lands.
+type setting struct {
+	key    string // JSON key in the config file; the flag is the same with '-' for '_'
+	env    string
+	secret bool // may come from <env>_FILE; redacted in logs
+	str    *string
+	num    *int
+	usage  string
+}
+
+func (c *Config) settings() []setting {
+	return []setting{
+		{key: "addr", env: "LATCH_ADDR", str: &c.Addr, usage: "listen address (host:port)"},
+		{key: "issuer", env: "LATCH_ISSUER", str: &c.Issuer, usage: "issuer URL, always ending in / (default http://<addr>/)"},
+		{key: "data_dir", env: "LATCH_DATA_DIR", str: &c.DataDir, usage: "directory for the embedded store and generated secrets"},
+		{key: "secret_key", env: "LATCH_SECRET_KEY", secret: true, str: &c.SecretKey, usage: "key-encryption key: base64 of 32 bytes (default: generated into the data dir)"},
+		{key: "bootstrap_client_id", env: "LATCH_BOOTSTRAP_CLIENT_ID", str: &c.BootstrapClientID, usage: "client_id of the Management API client created at first start"},
+		{key: "bootstrap_client_secret", env: "LATCH_BOOTSTRAP_CLIENT_SECRET", secret: true, str: &c.BootstrapClientSecret, usage: "its client_secret (default: generated and printed once)"},
+		{key: "bcrypt_cost", env: "LATCH_BCRYPT_COST", num: &c.BcryptCost, usage: "bcrypt cost for new password hashes"},
+		{key: "log_level", env: "LATCH_LOG_LEVEL", str: &c.LogLevel, usage: "debug, info, warn or error"},
+		{key: "log_format", env: "LATCH_LOG_FORMAT", str: &c.LogFormat, usage: "text or json"},
+	}
+}
+
+// loadConfig reads the configuration from args, the environment and the config file named
+// by --config or LATCH_CONFIG. Every problem found is reported at once.
+func loadConfig(args []string, getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
+	cfg := defaults()
+	fs := flag.NewFlagSet("latch serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	configPath := fs.String("config", "", "path to a JSON config file (env LATCH_CONFIG)")
+	flagVals := map[string]*string{}
+	for _, s := range cfg.settings() {
+		flagVals[s.key] = fs.String(strings.ReplaceAll(s.key, "_", "-"), "", s.usage+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+
+	var problems []error
+	path := *configPath
+	if path == "" {
+		path = getenv("LATCH_CONFIG")
+	}
+	if path != "" {
+		if err := cfg.applyFile(path, readFile); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[strings.ReplaceAll(f.Name, "-", "_")] = true })
+	for _, s := range cfg.settings() {
+		val, from, ok := "", "", false
+		if v := getenv(s.env); v != "" {
+			val, from, ok = v, s.env, true
+		}
+		if s.secret {
+			if file := getenv(s.env + "_FILE"); file != "" {
+				if ok {
+					problems = append(problems, fmt.Errorf("%s and %s_FILE are both set; use one", s.env, s.env))
+				}
+				if data, err := readFile(file); err != nil {
+					problems = append(problems, fmt.Errorf("%s_FILE: %w", s.env, err))
+				} else {
+					val, from, ok = strings.TrimSpace(string(data)), s.env+"_FILE", true
+				}
+			}
+		}
+		if set[s.key] {
+			val, from, ok = *flagVals[s.key], "--"+strings.ReplaceAll(s.key, "_", "-"), true
+		}
+		if ok {
+			if err := s.assign(val); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", from, err))
+			}
+		}
+	}
+	problems = append(problems, cfg.finish()...)
+	return cfg, errors.Join(problems...)
+}
+
+func (s setting) assign(v string) error {
+	if s.num != nil {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*s.num = n
+		return nil
+	}
+	*s.str = v
+	return nil
+}
+
+// applyFile reads a JSON config file. Unknown keys are errors, so a typo never goes unnoticed.
+func (c *Config) applyFile(path string, readFile func(string) ([]byte, error)) error {
+	data, err := readFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// finish fills derived defaults and validates; it returns every problem.
+func (c *Config) finish() []error {
+	var problems []error
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		problems = append(problems, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	if c.Issuer == "" && err == nil {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.Issuer = "http://" + net.JoinHostPort(host, port) + "/"
+	}
+	if c.Issuer != "" {
+		u, err := url.Parse(c.Issuer)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			problems = append(problems, fmt.Errorf("issuer %q: want an absolute http(s) URL", c.Issuer))
+		case u.RawQuery != "" || u.Fragment != "":
+			problems = append(problems, fmt.Errorf("issuer %q: must not have a query or fragment", c.Issuer))
+		case !strings.HasSuffix(c.Issuer, "/"):
+			c.Issuer += "/"
+		}
+	}
+	if c.DataDir == "" {
+		problems = append(problems, errors.New("data_dir must not be empty"))
+	}
+	if c.SecretKey != "" {
+		if _, err := tokens.ParseKEK(c.SecretKey); err != nil {
+			problems = append(problems, fmt.Errorf("secret_key: %w", err))
+		}
+	}
+	if c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost {
+		problems = append(problems, fmt.Errorf("bcrypt_cost %d: want %d to %d", c.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost))
+	}
+	if (c.BootstrapClientSecret != "") && len(c.BootstrapClientSecret) < 32 {
+		problems = append(problems, errors.New("bootstrap_client_secret: want at least 32 characters"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		problems = append(problems, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		problems = append(problems, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
+	}
+	return problems
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log_level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// Redacted lists the effective configuration for the start-up log, secrets hidden.
+func (c Config) Redacted() []any {
+	var attrs []any
+	for _, s := range c.settings() {
+		var v any
+		switch {
+		case s.num != nil:
+			v = *s.num
+		case s.secret && *s.str != "":
+			v = "[redacted]"
+		default:
+			v = *s.str
+		}
+		attrs = append(attrs, slog.Any(s.key, v))
+	}
+	return attrs
+}
+
+// usage prints the flags of latch serve.
+func usage(w io.Writer) {
+	c := defaults()
+	fmt.Fprintln(w, "usage: latch [serve] [flags]")
+	fmt.Fprintln(w, "  --config PATH   JSON config file (env LATCH_CONFIG)")
+	for _, s := range c.settings() {
+		fmt.Fprintf(w, "  --%-24s %s (env %s)\n", strings.ReplaceAll(s.key, "_", "-"), s.usage, s.env)
+	}
+}

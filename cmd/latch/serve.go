@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/latchauth/latch/password"
+	"github.com/latchauth/latch/server"
+	"github.com/latchauth/latch/server/flow"
+	"github.com/latchauth/latch/storage"
+	"github.com/latchauth/latch/storage/sqlite"
+	"github.com/latchauth/latch/tokens"
+)
+
+// shutdownGrace is how long in-flight requests get to finish after SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+// serve runs latch until ctx ends. ln may be nil, in which case it listens on cfg.Addr.
+// What a person starting latch needs to see (the URL, first-start credentials) goes to out;
+// everything else goes to the log.
+func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log *slog.Logger) error {
+	log.Info("starting latch", cfg.Redacted()...)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	kek, err := keyEncryptionKey(cfg, log)
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(filepath.Join(cfg.DataDir, "latch.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("closing the store", "error", err)
+		}
+	}()
+
+	sealer, err := tokens.NewSealer(kek)
+	if err != nil {
+		return err
+	}
+	keys := tokens.NewKeySet(store, sealer)
+	if created, err := keys.Ensure(ctx); err != nil {
+		return fmt.Errorf("signing key: %w", err)
+	} else if created {
+		log.Info("created the first signing key")
+	}
+	issuer := tokens.NewIssuer(cfg.Issuer, keys)
+	svc := flow.New(store, &password.Hasher{Cost: cfg.BcryptCost}, issuer, cfg.Issuer, log)
+	boot, err := svc.Bootstrap(ctx, cfg.BootstrapClientID, cfg.BootstrapClientSecret)
+	if err != nil {
+		return err
+	}
+
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           server.New(server.Deps{Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Log: log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	printWelcome(out, cfg, ln.Addr().String(), boot)
+
+	go collectExpiredGrants(ctx, store, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; letting in-flight requests finish")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// keyEncryptionKey returns the key that seals signing keys at rest: from configuration, or
+// from a file in the data dir that is generated (mode 0600) on first start.
+func keyEncryptionKey(cfg Config, log *slog.Logger) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		return tokens.ParseKEK(cfg.SecretKey)
+	}
+	path := filepath.Join(cfg.DataDir, "secret.key")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+		key := tokens.GenerateKEK()
+		if _, err := f.WriteString(key + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
+		log.Warn("generated a key-encryption key; back it up, signing keys cannot be read without it", "path", path)
+		return tokens.ParseKEK(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return tokens.ParseKEK(string(trimNewline(data)))
+}
+
+func trimNewline(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapResult) {
+	fmt.Fprintf(out, "latch is listening on http://%s (issuer %s)\n", addr, cfg.Issuer)
+	switch {
+	case boot.GeneratedSecret != "":
+		fmt.Fprintf(out, "Management API client created (the secret is shown only this once; store it now):\n")
+		fmt.Fprintf(out, "  client_id:     %s\n  client_secret: %s\n", boot.ClientID, boot.GeneratedSecret)
+	case boot.ClientCreated:
+		fmt.Fprintf(out, "Management API client created: client_id %s (secret from LATCH_BOOTSTRAP_CLIENT_SECRET)\n", boot.ClientID)
+	default:
+		fmt.Fprintf(out, "Management API client: client_id %s (its secret was shown at first start)\n", boot.ClientID)
+	}
+	fmt.Fprintf(out, "  audience:      %sapi/v2/\n", cfg.Issuer)
+}
+
+// collectExpiredGrants deletes grants whose access tokens have expired, hourly.
+func collectExpiredGrants(ctx context.Context, store storage.Grants, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := store.DeleteExpiredGrants(ctx, storage.Now())
+			if err != nil && ctx.Err() == nil {
+				log.Warn("deleting expired grants", "error", err)
+			} else if n > 0 {
+				log.Info("deleted expired grants", "count", n)
+			}
+		}
+	}
+}

@@ -1,0 +1,339 @@
+// Command latchbench measures latch on this machine: the bcrypt ceiling, then signup,
+// password login and /userinfo throughput of a real latch process over loopback, its
+// start-up time and memory. Throughput is reported as a ratio to a ceiling measured in the
+// same run, because the machines it runs on are shared and noisy.
+//
+//	go build -o bin/latch ./cmd/latch && go run ./cmd/latchbench -latch bin/latch
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func main() {
+	latchBin := flag.String("latch", "bin/latch", "path to the latch binary")
+	dur := flag.Duration("duration", 15*time.Second, "length of each signup and login run")
+	rpsDur := flag.Duration("rps-duration", 8*time.Second, "length of each /userinfo and baseline run")
+	flag.Parse()
+	if err := run(*latchBin, *dur, *rpsDur); err != nil {
+		fmt.Fprintln(os.Stderr, "latchbench:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	bootID     = "bench-bootstrap"
+	bootSecret = "bench-bootstrap-secret-0123456789abcdef"
+	password   = "Bench-Pass-2026x"
+)
+
+func run(latchBin string, dur, rpsDur time.Duration) error {
+	conc := 2 * runtime.NumCPU()
+	fmt.Printf("# latch benchmark — %s, %d cores, concurrency %d\n\n", time.Now().UTC().Format(time.RFC3339), runtime.NumCPU(), conc)
+
+	ceiling := bcryptCeiling(runtime.NumCPU(), 5*time.Second)
+	fmt.Printf("bcrypt cost 10 ceiling: %.1f compares/s on all cores\n", ceiling)
+
+	l, err := startLatch(latchBin)
+	if err != nil {
+		return err
+	}
+	defer l.stop()
+	fmt.Printf("start to /readyz 200: %v\n", l.readyAfter.Round(time.Millisecond))
+	time.Sleep(2 * time.Second)
+	fmt.Printf("RSS idle: %.1f MiB\n", l.rssMiB())
+
+	c := newClient(conc * 4)
+	mgmt, err := c.token(l.url, url.Values{"grant_type": {"client_credentials"}, "client_id": {bootID}, "client_secret": {bootSecret}, "audience": {l.url + "/api/v2/"}})
+	if err != nil {
+		return err
+	}
+	appID, appSecret, err := c.createApp(l.url, mgmt)
+	if err != nil {
+		return err
+	}
+
+	var seq atomic.Int64
+	signup := load(conc, dur, func() error {
+		n := seq.Add(1)
+		return c.postJSON(l.url+"/dbconnections/signup", map[string]any{
+			"client_id": appID, "connection": "Username-Password-Authentication",
+			"email": fmt.Sprintf("bench%d@example.com", n), "password": password,
+			"user_metadata": map[string]string{"plan": "silver"},
+		}, nil)
+	})
+	report("signup", signup, ceiling, 0.95)
+
+	users := seq.Load()
+	var next atomic.Int64
+	var lastAccess atomic.Value
+	login := load(conc, dur, func() error {
+		n := next.Add(1)%users + 1
+		tok, err := c.token(l.url, url.Values{
+			"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {"Username-Password-Authentication"},
+			"client_id": {appID}, "client_secret": {appSecret}, "username": {fmt.Sprintf("bench%d@example.com", n)},
+			"password": {password}, "scope": {"openid profile email"},
+		})
+		if err == nil {
+			lastAccess.Store(tok)
+		}
+		return err
+	})
+	report("password login", login, ceiling, 0.97)
+	fmt.Printf("RSS after the login run: %.1f MiB\n\n", l.rssMiB())
+
+	access, _ := lastAccess.Load().(string)
+	if access == "" {
+		return fmt.Errorf("no successful login to take an access token from")
+	}
+	rpsConc := 16
+	base := load(rpsConc, rpsDur, func() error { return c.get(l.url+"/healthz", "") })
+	ui := load(rpsConc, rpsDur, func() error { return c.get(l.url+"/userinfo", access) })
+	fmt.Printf("| endpoint | req/s | p50 | p99 | errors |\n|---|---|---|---|---|\n")
+	fmt.Printf("| GET /healthz (trivial JSON) | %.0f | %v | %v | %d |\n", base.rate(), base.p(50), base.p(99), base.errors)
+	fmt.Printf("| GET /userinfo | %.0f | %v | %v | %d |\n", ui.rate(), ui.p(50), ui.p(99), ui.errors)
+	fmt.Printf("\n/userinfo / trivial = %.1f %% (goal ≥ 50 %%)\n", 100*ui.rate()/base.rate())
+	return nil
+}
+
+func report(name string, r result, ceiling, goal float64) {
+	ratio := r.rate() / ceiling
+	verdict := "meets"
+	if ratio < goal {
+		verdict = "BELOW"
+	}
+	fmt.Printf("\n%s: %d ok in %v = %.1f/s, %.1f %% of the bcrypt ceiling (goal ≥ %.0f %%, %s), p50 %v, p99 %v, errors %d\n",
+		name, r.ok, r.elapsed.Round(time.Millisecond), r.rate(), 100*ratio, 100*goal, verdict, r.p(50), r.p(99), r.errors)
+	if r.firstErr != nil {
+		fmt.Printf("  first error: %v\n", r.firstErr)
+	}
+}
+
+// bcryptCeiling is how many cost-10 comparisons per second this machine does on all cores.
+func bcryptCeiling(workers int, d time.Duration) float64 {
+	hash, _ := bcrypt.GenerateFromPassword([]byte(password), 10)
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				_ = bcrypt.CompareHashAndPassword(hash, []byte(password))
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+type result struct {
+	ok, errors int
+	elapsed    time.Duration
+	latencies  []time.Duration
+	firstErr   error
+}
+
+func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+func (r result) p(q int) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[(len(r.latencies)-1)*q/100].Round(100 * time.Microsecond)
+}
+
+// load runs op from conc workers for d and collects latencies of successful calls.
+func load(conc int, d time.Duration, op func() error) result {
+	var mu sync.Mutex
+	var res result
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			var lat []time.Duration
+			var ok, bad int
+			var first error
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := op(); err != nil {
+					bad++
+					if first == nil {
+						first = err
+					}
+					continue
+				}
+				ok++
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			res.ok += ok
+			res.errors += bad
+			res.latencies = append(res.latencies, lat...)
+			if res.firstErr == nil {
+				res.firstErr = first
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	slices.Sort(res.latencies)
+	return res
+}
+
+type latch struct {
+	cmd        *exec.Cmd
+	url        string
+	dir        string
+	readyAfter time.Duration
+}
+
+func startLatch(bin string) (*latch, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir, err := os.MkdirTemp("", "latchbench-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "LATCH_ADDR="+addr, "LATCH_DATA_DIR="+dir, "LATCH_LOG_LEVEL=warn",
+		"LATCH_BOOTSTRAP_CLIENT_ID="+bootID, "LATCH_BOOTSTRAP_CLIENT_SECRET="+bootSecret)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	l := &latch{cmd: cmd, url: "http://" + addr, dir: dir}
+	for time.Since(start) < 30*time.Second {
+		resp, err := http.Get(l.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				l.readyAfter = time.Since(start)
+				return l, nil
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l.stop()
+	return nil, fmt.Errorf("latch did not become ready")
+}
+
+func (l *latch) stop() {
+	_ = l.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = l.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = l.cmd.Process.Kill()
+	}
+	os.RemoveAll(l.dir)
+}
+
+func (l *latch) rssMiB() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", l.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+type client struct{ http *http.Client }
+
+func newClient(conns int) *client {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute}
+	return &client{http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+func (c *client) do(req *http.Request, out any) error {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, body)
+	}
+	if out != nil {
+		return json.Unmarshal(body, out)
+	}
+	return nil
+}
+
+func (c *client) postJSON(u string, body any, out any) error {
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, u, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	return c.do(req, out)
+}
+
+func (c *client) get(u, bearer string) error {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return c.do(req, nil)
+}
+
+func (c *client) token(base string, form url.Values) (string, error) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := c.do(req, &out)
+	return out.AccessToken, err
+}
+
+func (c *client) createApp(base, mgmt string) (string, string, error) {
+	data, _ := json.Marshal(map[string]any{
+		"name": "bench", "app_type": "regular_web", "token_endpoint_auth_method": "client_secret_post",
+		"grant_types": []string{"http://auth0.com/oauth/grant-type/password-realm"},
+	})
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+"/api/v2/clients", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+mgmt)
+	var out struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	err := c.do(req, &out)
+	return out.ClientID, out.ClientSecret, err
+}

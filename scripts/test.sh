@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI (.ci/run, with CI=true) run it:
+#   1. install what the tests need and is missing (ensure_pkg below);
+#   2. start the services they need (start_bg), stopped again on exit;
+#   3. go vet ./..., then every test with -race.
+# Under CI=true nothing may be skipped: a missing tool fails the run here, and tests that read
+# CI fail instead of skipping (scripts/testreport also fails the run on any skipped test).
+# The full log of the test run is kept in test-output/go-test.json.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export CI="${CI:-false}"
+out_dir=test-output
+mkdir -p "$out_dir"
+start=$SECONDS
+
+say() { printf '== %s\n' "$*"; }
+fail() {
+  printf '\ntest.sh: FAIL: %s\n' "$*" >&2
+  exit 1
+}
+
+# Services started for the tests, stopped (by their own pid) whatever way the script ends.
+started_pids=()
+start_bg() {
+  "$@" &
+  started_pids+=("$!")
+}
+stop_started() {
+  local pid
+  for pid in "${started_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${started_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap stop_started EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ensure_pkg <debian-package> <binary>: install the package when the binary is missing and we
+# are root (apt-get update runs once, before the first install). When it is still missing,
+# CI fails here; a developer is warned, and the tests that need it skip.
+apt_updated=false
+ensure_pkg() {
+  local pkg=$1 bin=$2
+  command -v "$bin" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if ! $apt_updated; then
+      say "apt-get update"
+      apt-get update -qq || true
+      apt_updated=true
+    fi
+    say "apt-get install $pkg (for $bin)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" || true
+  fi
+  command -v "$bin" >/dev/null 2>&1 && return 0
+  if [ "$CI" = true ]; then
+    fail "$bin (Debian package $pkg) is missing and could not be installed"
+  fi
+  echo "test.sh: warning: $bin (Debian package $pkg) is missing: the tests that need it will skip" >&2
+}
+
+command -v go >/dev/null 2>&1 || fail "go is not on PATH"
+
+# What the tests need beyond Go. Add here, e.g.:
+#   ensure_pkg redis-server redis-server
+#   ensure_pkg chromium chromium
+# and start services with start_bg (they are stopped on exit), e.g.:
+#   start_bg redis-server --port 0 --unixsocket "$PWD/$out_dir/redis.sock" --save ''
+
+say "go vet ./..."
+go vet ./... || fail "go vet found problems"
+
+say "go test -race -count=1 -timeout 25m ./..."
+go build -o "$out_dir/testreport" ./scripts/testreport || fail "cannot build scripts/testreport"
+set +e
+go test -race -count=1 -timeout 25m -json ./... 2>&1 | tee "$out_dir/go-test.json" | "$out_dir/testreport"
+statuses=("${PIPESTATUS[@]}")
+set -e
+test_status=${statuses[0]} report_status=${statuses[2]}
+
+# On success the report's "summary: N passed, N failed, N skipped" is the last line.
+if [ "$test_status" -ne 0 ] || [ "$report_status" -ne 0 ]; then
+  fail "go test exited $test_status, the report $report_status after $((SECONDS - start))s (CI=$CI; full log: $out_dir/go-test.json)"
+fi

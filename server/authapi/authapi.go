@@ -1,0 +1,53 @@
+// Package authapi serves the Authentication API (AUTH0-COMPAT §2): signup, the token
+// endpoint, /userinfo and discovery. Handlers read the request, call flow, and translate
+// flow's errors into the OAuth or database-connection error shapes.
+package authapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/latchauth/latch/server/apierror"
+	"github.com/latchauth/latch/server/bind"
+	"github.com/latchauth/latch/server/flow"
+	"github.com/latchauth/latch/tokens"
+)
+
+// MaxBody bounds Authentication API request bodies; no legitimate one comes near it.
+const MaxBody = 64 << 10
+
+// Handler serves the Authentication API.
+type Handler struct {
+	Flow      *flow.Service
+	Issuer    *tokens.Issuer
+	Keys      *tokens.KeySet
+	IssuerURL string
+	Log       *slog.Logger
+}
+
+// oauthError translates a flow error for the OAuth endpoints.
+func oauthError(err error) error {
+	var (
+		inv    *flow.InvalidRequestError
+		den    *flow.DeniedError
+		bindEr *bind.Error
+	)
+	switch {
+	case errors.As(err, &bindEr):
+		return apierror.InvalidRequest(bindEr.Message)
+	case errors.As(err, &inv):
+		return apierror.InvalidRequest(inv.Message)
+	case errors.Is(err, flow.ErrClientAuth):
+		// Auth0 answers alike for an unknown client and a wrong secret.
+		return apierror.NewOAuth(http.StatusUnauthorized, "access_denied", "Unauthorized")
+	case errors.Is(err, flow.ErrWrongCredentials):
+		return apierror.NewOAuth(http.StatusForbidden, "invalid_grant", "Wrong email or password.")
+	case errors.Is(err, flow.ErrUserBlocked):
+		return apierror.NewOAuth(http.StatusUnauthorized, "unauthorized", "user is blocked")
+	case errors.As(err, &den):
+		return apierror.NewOAuth(http.StatusForbidden, den.Code, den.Message)
+	default:
+		return apierror.ServerError(err)
+	}
+}

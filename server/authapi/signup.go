@@ -1,0 +1,106 @@
+package authapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/latchauth/latch/server/apierror"
+	"github.com/latchauth/latch/server/bind"
+	"github.com/latchauth/latch/server/flow"
+	"github.com/latchauth/latch/storage"
+)
+
+type signupBody struct {
+	ClientID     string          `json:"client_id"`
+	Connection   string          `json:"connection"`
+	Email        string          `json:"email"`
+	Password     string          `json:"password"`
+	Username     string          `json:"username"`
+	GivenName    string          `json:"given_name"`
+	FamilyName   string          `json:"family_name"`
+	Name         string          `json:"name"`
+	Nickname     string          `json:"nickname"`
+	Picture      string          `json:"picture"`
+	PhoneNumber  string          `json:"phone_number"`
+	UserMetadata json.RawMessage `json:"user_metadata"`
+}
+
+type signupResponse struct {
+	ID            string           `json:"_id"`
+	IDAlias       string           `json:"id"`
+	EmailVerified bool             `json:"email_verified"`
+	Email         string           `json:"email"`
+	Username      string           `json:"username,omitempty"`
+	GivenName     string           `json:"given_name,omitempty"`
+	FamilyName    string           `json:"family_name,omitempty"`
+	Name          string           `json:"name,omitempty"`
+	Nickname      string           `json:"nickname,omitempty"`
+	Picture       string           `json:"picture,omitempty"`
+	UserMetadata  storage.Metadata `json:"user_metadata,omitempty"`
+}
+
+// Signup serves POST /dbconnections/signup (AUTH0-COMPAT §2.1).
+func (h *Handler) Signup(c echo.Context) error {
+	var body signupBody
+	if err := bind.JSON(c.Request(), MaxBody, &body); err != nil {
+		var be *bind.Error
+		errors.As(err, &be)
+		e := apierror.BadSignup("invalid_signup", be.Message)
+		e.StatusCode = be.Status
+		return e
+	}
+	var meta storage.Metadata
+	if len(body.UserMetadata) > 0 && string(body.UserMetadata) != "null" {
+		m, err := storage.DecodeMetadata(body.UserMetadata)
+		if err != nil {
+			return apierror.BadSignup("invalid_signup", "user_metadata must be an object")
+		}
+		meta = m
+	}
+	u, err := h.Flow.Signup(c.Request().Context(), flow.SignupRequest{
+		ClientID: body.ClientID, Connection: body.Connection, Email: body.Email, Password: body.Password,
+		Username: body.Username, GivenName: body.GivenName, FamilyName: body.FamilyName, Name: body.Name,
+		Nickname: body.Nickname, Picture: body.Picture, PhoneNumber: body.PhoneNumber, UserMetadata: meta,
+	})
+	if err != nil {
+		return signupError(err)
+	}
+	return c.JSON(http.StatusOK, signupResponse{
+		ID: u.LocalID(), IDAlias: u.LocalID(), EmailVerified: u.EmailVerified, Email: u.Email,
+		Username: u.Username, GivenName: u.GivenName, FamilyName: u.FamilyName, Name: u.Name,
+		Nickname: u.Nickname, Picture: u.Picture, UserMetadata: u.UserMetadata,
+	})
+}
+
+// signupError translates flow errors into the database-connection error body.
+func signupError(err error) error {
+	var (
+		inv  *flow.InvalidRequestError
+		weak *flow.WeakPasswordError
+	)
+	switch {
+	case errors.As(err, &inv):
+		return apierror.BadSignup("invalid_signup", inv.Message)
+	case errors.As(err, &weak):
+		return &apierror.DBConnection{
+			StatusCode: http.StatusBadRequest, Name: "PasswordStrengthError", Code: "invalid_password",
+			Message: "Password is too weak", Description: weak.Result, Policy: weak.Policy,
+		}
+	case errors.Is(err, flow.ErrPasswordInDictionary):
+		return &apierror.DBConnection{
+			StatusCode: http.StatusBadRequest, Name: "PasswordDictionaryError", Code: "password_dictionary_error",
+			Message: "Password is too common", Description: "Password is too common",
+		}
+	case errors.Is(err, flow.ErrUserExists):
+		return apierror.BadSignup("user_exists", "The user already exists.")
+	case errors.Is(err, flow.ErrUsernameExists):
+		return apierror.BadSignup("username_exists", "The username provided is in use already.")
+	case errors.Is(err, flow.ErrClientAuth):
+		return &apierror.DBConnection{StatusCode: http.StatusUnauthorized, Name: "UnauthorizedError", Code: "unauthorized", Description: "Unknown client."}
+	default:
+		return &apierror.DBConnection{StatusCode: http.StatusInternalServerError, Name: "InternalServerError", Code: "internal_error", Description: "Internal error", Cause: err}
+	}
+}

@@ -1,0 +1,112 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchauth/latch/storage"
+)
+
+// ManagementScopes are every scope the Management API checks; the bootstrap client gets
+// them all.
+var ManagementScopes = []string{
+	"read:users", "create:users", "update:users", "delete:users",
+	"read:users_app_metadata", "update:users_app_metadata", "create:users_app_metadata", "delete:users_app_metadata",
+	"read:clients", "create:clients", "update:clients", "delete:clients",
+	"read:client_keys", "update:client_keys",
+	"read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
+	"read:connections", "create:connections", "update:connections", "delete:connections",
+	"read:rules", "create:rules", "update:rules", "delete:rules",
+	"read:rules_configs", "update:rules_configs", "delete:rules_configs",
+	"read:signing_keys", "create:signing_keys", "update:signing_keys",
+	"read:logs", "read:logs_users",
+	"read:attack_protection", "update:attack_protection",
+}
+
+// BootstrapClientName names the machine-to-machine client created at first start.
+const BootstrapClientName = "latch bootstrap (Management API)"
+
+// BootstrapResult says what Bootstrap created. The secret is set only when the client was
+// created just now with a generated secret, so that it is shown exactly once.
+type BootstrapResult struct {
+	ConnectionCreated bool
+	ClientCreated     bool
+	ClientID          string
+	GeneratedSecret   string
+}
+
+// Bootstrap makes a fresh store usable: the default database connection and a
+// Management API client. It changes nothing that already exists, so it runs at every start.
+// clientID and secret come from configuration; empty values are generated.
+func (s *Service) Bootstrap(ctx context.Context, clientID, secret string) (BootstrapResult, error) {
+	var res BootstrapResult
+	if _, err := s.connections.GetConnectionByName(ctx, DefaultConnection); errors.Is(err, storage.ErrNotFound) {
+		err := s.connections.CreateConnection(ctx, storage.Connection{
+			ID: storage.NewConnectionID(), Name: DefaultConnection, Strategy: "auth0",
+			Options:   storage.ConnectionOptions{PasswordPolicy: "fair", PasswordDictionary: true},
+			CreatedAt: s.now(),
+		})
+		if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+			return res, fmt.Errorf("create default connection: %w", err)
+		}
+		res.ConnectionCreated = err == nil
+	} else if err != nil {
+		return res, fmt.Errorf("read default connection: %w", err)
+	}
+
+	existing, err := s.bootstrapClient(ctx)
+	if err != nil {
+		return res, err
+	}
+	if existing != "" {
+		res.ClientID = existing
+		return res, nil
+	}
+	generated := secret == ""
+	if clientID == "" {
+		clientID = storage.NewClientID()
+	}
+	if generated {
+		secret = storage.NewClientSecret()
+	}
+	now := s.now()
+	c := storage.Client{
+		ID: clientID, Secret: secret, Name: BootstrapClientName, AppType: "non_interactive",
+		IsFirstParty: true, OIDCConformant: true,
+		GrantTypes:              []string{GrantClientCredentials},
+		TokenEndpointAuthMethod: "client_secret_post",
+		ClientMetadata:          map[string]string{"latch_bootstrap": "true"},
+		CreatedAt:               now, UpdatedAt: now,
+	}
+	if err := s.clients.CreateClient(ctx, c); err != nil {
+		return res, fmt.Errorf("create bootstrap client: %w", err)
+	}
+	g := storage.ClientGrant{ID: storage.NewClientGrantID(), ClientID: clientID, Audience: s.ManagementAudience(), Scope: ManagementScopes}
+	if err := s.grants.CreateClientGrant(ctx, g); err != nil {
+		return res, fmt.Errorf("grant bootstrap client: %w", err)
+	}
+	res.ClientCreated, res.ClientID = true, clientID
+	if generated {
+		res.GeneratedSecret = secret
+	}
+	return res, nil
+}
+
+// bootstrapClient finds the client Bootstrap created earlier, by its marker.
+func (s *Service) bootstrapClient(ctx context.Context) (string, error) {
+	for page := 0; ; page++ {
+		cs, _, err := s.clients.ListClients(ctx, storage.Page{Page: page, PerPage: 100})
+		if err != nil {
+			return "", fmt.Errorf("list clients: %w", err)
+		}
+		for _, c := range cs {
+			if c.ClientMetadata["latch_bootstrap"] == "true" {
+				return c.ID, nil
+			}
+		}
+		if len(cs) < 100 {
+			return "", nil
+		}
+	}
+}

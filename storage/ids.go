@@ -1,0 +1,37 @@
+package storage
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// NewUserID returns a database user id: "auth0|" and 24 hex digits, like Auth0's.
+func NewUserID() string { return "auth0|" + randomHex(12) }
+
+// NewClientID returns a client id: 32 URL-safe characters.
+func NewClientID() string { return randomString(24) }
+
+// NewClientSecret returns a client secret with 384 bits of entropy.
+func NewClientSecret() string { return randomString(48) }
+
+// NewConnectionID returns "con_" and 16 random characters.
+func NewConnectionID() string { return "con_" + randomHex(8) }
+
+// NewClientGrantID returns "cgr_" and 16 random characters.
+func NewClientGrantID() string { return "cgr_" + randomHex(8) }
+
+// NewGrantID returns a grant id with 128 bits of entropy.
+func NewGrantID() string { return randomString(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
+	return hex.EncodeToString(b)
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema's history. The database's PRAGMA user_version counts the
+// steps already applied. Append only: a released step never changes, since databases in
+// the field have already run it.
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE users (
+	id                  TEXT PRIMARY KEY,
+	connection          TEXT NOT NULL,
+	email               TEXT NOT NULL DEFAULT '',
+	email_verified      INTEGER NOT NULL DEFAULT 0,
+	username            TEXT NOT NULL DEFAULT '',
+	phone_number        TEXT NOT NULL DEFAULT '',
+	phone_verified      INTEGER NOT NULL DEFAULT 0,
+	name                TEXT NOT NULL DEFAULT '',
+	nickname            TEXT NOT NULL DEFAULT '',
+	given_name          TEXT NOT NULL DEFAULT '',
+	family_name         TEXT NOT NULL DEFAULT '',
+	picture             TEXT NOT NULL DEFAULT '',
+	user_metadata       TEXT NOT NULL DEFAULT '{}',
+	app_metadata        TEXT NOT NULL DEFAULT '{}',
+	blocked             INTEGER NOT NULL DEFAULT 0,
+	created_at          INTEGER,
+	updated_at          INTEGER,
+	last_login          INTEGER,
+	last_ip             TEXT NOT NULL DEFAULT '',
+	logins_count        INTEGER NOT NULL DEFAULT 0,
+	last_password_reset INTEGER
+) STRICT;
+-- Users without an email (or username) must not collide with each other.
+CREATE UNIQUE INDEX users_connection_email ON users (connection, email) WHERE email <> '';
+CREATE UNIQUE INDEX users_connection_username ON users (connection, username) WHERE username <> '';
+CREATE INDEX users_email_created ON users (email, created_at);
+CREATE INDEX users_created ON users (created_at, id);
+
+-- Hashes live apart from profiles, so that no query for a user can carry one.
+CREATE TABLE passwords (
+	user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+	hash    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE clients (
+	id                         TEXT PRIMARY KEY,
+	secret                     TEXT NOT NULL DEFAULT '',
+	name                       TEXT NOT NULL DEFAULT '',
+	description                TEXT NOT NULL DEFAULT '',
+	app_type                   TEXT NOT NULL DEFAULT '',
+	is_first_party             INTEGER NOT NULL DEFAULT 0,
+	oidc_conformant            INTEGER NOT NULL DEFAULT 0,
+	callbacks                  TEXT NOT NULL DEFAULT '[]',
+	allowed_origins            TEXT NOT NULL DEFAULT '[]',
+	web_origins                TEXT NOT NULL DEFAULT '[]',
+	allowed_logout_urls        TEXT NOT NULL DEFAULT '[]',
+	grant_types                TEXT NOT NULL DEFAULT '[]',
+	token_endpoint_auth_method TEXT NOT NULL DEFAULT '',
+	client_metadata            TEXT NOT NULL DEFAULT '{}',
+	jwt_configuration          TEXT NOT NULL DEFAULT '{}',
+	created_at                 INTEGER,
+	updated_at                 INTEGER
+) STRICT;
+CREATE INDEX clients_created ON clients (created_at, id);
+
+CREATE TABLE client_grants (
+	id        TEXT PRIMARY KEY,
+	client_id TEXT NOT NULL,
+	audience  TEXT NOT NULL,
+	scope     TEXT NOT NULL DEFAULT '[]',
+	UNIQUE (client_id, audience)
+) STRICT;
+
+CREATE TABLE connections (
+	id              TEXT PRIMARY KEY,
+	name            TEXT NOT NULL UNIQUE,
+	strategy        TEXT NOT NULL DEFAULT '',
+	options         TEXT NOT NULL DEFAULT '{}',
+	enabled_clients TEXT NOT NULL DEFAULT '[]',
+	created_at      INTEGER
+) STRICT;
+
+CREATE TABLE signing_keys (
+	kid           TEXT PRIMARY KEY,
+	alg           TEXT NOT NULL DEFAULT '',
+	public_der    BLOB,
+	cert_der      BLOB,
+	sealed_priv   BLOB,
+	state         TEXT NOT NULL DEFAULT '',
+	created_at    INTEGER,
+	current_since INTEGER,
+	current_until INTEGER,
+	revoked_at    INTEGER
+) STRICT;
+-- At most one key signs at a time, even when instances race to create the first one.
+CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys(state) WHERE state = 'current';
+
+CREATE TABLE grants (
+	id         TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL,
+	client_id  TEXT NOT NULL,
+	audience   TEXT NOT NULL DEFAULT '',
+	scope      TEXT NOT NULL DEFAULT '',
+	claims     TEXT NOT NULL DEFAULT '{}',
+	created_at INTEGER,
+	expires_at INTEGER
+) STRICT;
+CREATE INDEX grants_user ON grants (user_id);
+CREATE INDEX grants_expires ON grants (expires_at);
+`,
+}
+
+// migrate applies the missing steps in one transaction: a database is either at its old
+// version or fully migrated, and two processes opening it at once cannot both migrate
+// (BEGIN IMMEDIATE makes the second wait, then it finds nothing to do).
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("migrate: read version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("migrate: database schema version %d is newer than this latch knows (%d)", version, len(migrations))
+	}
+	if version == len(migrations) {
+		return nil
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate: step %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; the value is our own integer.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		return fmt.Errorf("migrate: set version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}

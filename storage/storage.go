@@ -1,0 +1,149 @@
+// Package storage holds latch's domain types, the small per-resource interfaces that every
+// backend implements, and the sentinel errors they return.
+//
+// The contract every backend keeps:
+//   - Errors are the sentinels below, wrapped with %w; callers compare with errors.Is.
+//   - Times are stored and returned in UTC, truncated to milliseconds (the precision of
+//     Auth0's ISO-8601 timestamps).
+//   - Update methods take an updater function. A backend may call it more than once (for
+//     example when a compare-and-swap loses a race), so it must have no side effects
+//     beyond computing the new value. Returning an error from it aborts the update and the
+//     error is returned unchanged.
+//   - Each method is atomic on its own; nothing spans two calls.
+//   - Values returned are copies: changing them never changes the store.
+//   - The store never fills in CreatedAt or UpdatedAt; callers set them.
+//   - An updater must not call the store (an embedded backend may hold its only write
+//     connection while the updater runs).
+//
+// Durable state lives behind these interfaces. Shared, short-lived state (authorization
+// codes, sessions, counters) gets its own interfaces when the flows that need it arrive.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them with %w and context.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	ErrConflict      = errors.New("conflict")
+)
+
+// Users stores user profiles. Emails and usernames are unique per connection, compared
+// case-insensitively (they are stored lower-cased).
+type Users interface {
+	// CreateUser stores u with its password hash (empty for users without a password).
+	// ErrAlreadyExists when the id, or the email or username within the connection, is taken.
+	CreateUser(ctx context.Context, u User, passwordHash string) error
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByEmail finds the user with this email in one connection.
+	GetUserByEmail(ctx context.Context, connection, email string) (User, error)
+	// GetUserByUsername finds the user with this username in one connection.
+	GetUserByUsername(ctx context.Context, connection, username string) (User, error)
+	// ListUsersByEmail finds the users with this email across all connections, oldest first.
+	ListUsersByEmail(ctx context.Context, email string) ([]User, error)
+	// ListUsers pages through all users, oldest first.
+	ListUsers(ctx context.Context, page Page) ([]User, int, error)
+	// UpdateUser replaces the user with what update returns (see the package contract).
+	// Changing the email or username to one taken in the connection is ErrAlreadyExists.
+	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// Passwords reads and writes password hashes. They are kept apart from User so that a
+// hash can never travel with a profile into a response or a log.
+type Passwords interface {
+	// PasswordHash returns the user's hash; ErrNotFound when the user has none.
+	PasswordHash(ctx context.Context, userID string) (string, error)
+	SetPasswordHash(ctx context.Context, userID, hash string) error
+}
+
+// Clients stores applications.
+type Clients interface {
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	ListClients(ctx context.Context, page Page) ([]Client, int, error)
+	UpdateClient(ctx context.Context, id string, update func(Client) (Client, error)) (Client, error)
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// ClientGrants stores which APIs (audiences) a client may call with client_credentials, and
+// with which scopes. One grant per (client, audience).
+type ClientGrants interface {
+	CreateClientGrant(ctx context.Context, g ClientGrant) error
+	// GetClientGrant finds the grant of a client for an audience.
+	GetClientGrant(ctx context.Context, clientID, audience string) (ClientGrant, error)
+	ListClientGrants(ctx context.Context, clientID string) ([]ClientGrant, error)
+	DeleteClientGrant(ctx context.Context, id string) error
+}
+
+// Connections stores identity sources (database connections for now).
+type Connections interface {
+	CreateConnection(ctx context.Context, c Connection) error
+	GetConnection(ctx context.Context, id string) (Connection, error)
+	GetConnectionByName(ctx context.Context, name string) (Connection, error)
+	ListConnections(ctx context.Context) ([]Connection, error)
+	UpdateConnection(ctx context.Context, id string, update func(Connection) (Connection, error)) (Connection, error)
+}
+
+// SigningKeys stores token signing keys. Private parts are stored sealed: the backend sees
+// only ciphertext.
+type SigningKeys interface {
+	// CreateSigningKey stores a key. ErrAlreadyExists when the kid is taken, or when k is
+	// current and another key already is: at most one key is current at any time, so
+	// instances that race to create the first key settle on one.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// ListSigningKeys returns every key, newest first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateSigningKey changes one key; making it current while another key is current is
+	// ErrAlreadyExists.
+	UpdateSigningKey(ctx context.Context, kid string, update func(SigningKey) (SigningKey, error)) (SigningKey, error)
+}
+
+// Grants stores what each token issuance granted, so that /userinfo can answer with the
+// custom claims that the ID token of the same issuance carried.
+type Grants interface {
+	CreateGrant(ctx context.Context, g Grant) error
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// DeleteExpiredGrants removes grants that expired before now and says how many.
+	DeleteExpiredGrants(ctx context.Context, now time.Time) (int, error)
+	// DeleteUserGrants removes every grant of a user (when the user is deleted).
+	DeleteUserGrants(ctx context.Context, userID string) error
+}
+
+// Store is everything durable. Consumers should depend on the small interfaces above.
+type Store interface {
+	Users
+	Passwords
+	Clients
+	ClientGrants
+	Connections
+	SigningKeys
+	Grants
+	// Ping says whether the store is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Page selects a slice of a list: Page is 0-based, PerPage > 0.
+type Page struct {
+	Page    int
+	PerPage int
+}
+
+// Offset is the number of items before the page.
+func (p Page) Offset() int { return p.Page * p.PerPage }
+
+// Now is the store's notion of the current instant: UTC, milliseconds.
+func Now() time.Time { return Time(time.Now()) }
+
+// Time normalises t to what every backend stores: UTC, truncated to milliseconds.
+func Time(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Millisecond)
+}

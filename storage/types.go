@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"strings"
+	"time"
+)
+
+// User is a profile as Auth0 shapes it (AUTH0-COMPAT §1.1). The password hash is not
+// here on purpose: see Passwords.
+type User struct {
+	// ID is the full user id, "<provider>|<id>", e.g. "auth0|507f1f77bcf86cd799439011".
+	ID string
+	// Connection is the name of the connection the user belongs to.
+	Connection string
+
+	Email         string // lower-cased
+	EmailVerified bool
+	Username      string // lower-cased; empty when the connection does not use usernames
+	PhoneNumber   string
+	PhoneVerified bool
+
+	Name       string
+	Nickname   string
+	GivenName  string
+	FamilyName string
+	Picture    string
+
+	UserMetadata Metadata // the user's own; never nil in values returned by a store
+	AppMetadata  Metadata // the admin's; never nil in values returned by a store
+
+	Blocked           bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	LastLogin         time.Time // zero until the first login
+	LastIP            string
+	LoginsCount       int64
+	LastPasswordReset time.Time
+}
+
+// Provider is the part of the id before "|" ("auth0" for database users).
+func (u User) Provider() string {
+	p, _, _ := strings.Cut(u.ID, "|")
+	return p
+}
+
+// LocalID is the id without its provider prefix: the identity's user_id and signup's _id.
+func (u User) LocalID() string {
+	_, id, ok := strings.Cut(u.ID, "|")
+	if !ok {
+		return u.ID
+	}
+	return id
+}
+
+// Identity is one entry of the profile's identities array.
+type Identity struct {
+	Connection string `json:"connection"`
+	UserID     string `json:"user_id"`
+	Provider   string `json:"provider"`
+	IsSocial   bool   `json:"isSocial"`
+}
+
+// Identities are derived: a database user has exactly one, its own connection.
+func (u User) Identities() []Identity {
+	return []Identity{{Connection: u.Connection, UserID: u.LocalID(), Provider: u.Provider()}}
+}
+
+// Client is an application (AUTH0-COMPAT §5.7).
+type Client struct {
+	ID          string // client_id
+	Secret      string // high-entropy; compared in constant time by its users
+	Name        string
+	Description string
+	// AppType is one of spa, native, regular_web, non_interactive.
+	AppType        string
+	IsFirstParty   bool
+	OIDCConformant bool
+
+	Callbacks         []string
+	AllowedOrigins    []string
+	WebOrigins        []string
+	AllowedLogoutURLs []string
+	GrantTypes        []string
+
+	// TokenEndpointAuthMethod is none, client_secret_post or client_secret_basic.
+	TokenEndpointAuthMethod string
+	ClientMetadata          map[string]string
+	JWTConfiguration        JWTConfiguration
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// HasGrantType says whether the client may use the grant type.
+func (c Client) HasGrantType(gt string) bool {
+	for _, g := range c.GrantTypes {
+		if g == gt {
+			return true
+		}
+	}
+	return false
+}
+
+// JWTConfiguration tunes the ID tokens issued to a client.
+type JWTConfiguration struct {
+	Alg               string `json:"alg,omitempty"`
+	LifetimeInSeconds int    `json:"lifetime_in_seconds,omitempty"`
+	SecretEncoded     bool   `json:"secret_encoded"`
+}
+
+// ClientGrant lets a client obtain tokens for an API with client_credentials.
+type ClientGrant struct {
+	ID       string
+	ClientID string
+	Audience string
+	Scope    []string
+}
+
+// Connection is an identity source. latch has database connections (strategy "auth0").
+type Connection struct {
+	ID       string // con_...
+	Name     string
+	Strategy string
+	Options  ConnectionOptions
+	// EnabledClients lists client ids allowed to use the connection; empty means all.
+	EnabledClients []string
+	CreatedAt      time.Time
+}
+
+// ConnectionOptions are a database connection's settings.
+type ConnectionOptions struct {
+	// PasswordPolicy is one of Auth0's presets: none, low, fair, good, excellent.
+	PasswordPolicy string `json:"passwordPolicy,omitempty"`
+	// MinLength overrides the preset's minimum length when > 0.
+	MinLength int `json:"min_length,omitempty"`
+	// PasswordDictionary refuses passwords from the shipped list of common passwords.
+	PasswordDictionary bool `json:"password_dictionary"`
+	// RequiresUsername makes signup demand a username.
+	RequiresUsername bool `json:"requires_username"`
+}
+
+// AllowsClient says whether the client may use this connection.
+func (c Connection) AllowsClient(clientID string) bool {
+	if len(c.EnabledClients) == 0 {
+		return true
+	}
+	for _, id := range c.EnabledClients {
+		if id == clientID {
+			return true
+		}
+	}
+	return false
+}
+
+// SigningKey is a token signing key. The private key is sealed with the key-encryption key
+// before it reaches the store.
+type SigningKey struct {
+	KID        string
+	Alg        string // RS256
+	PublicDER  []byte // PKIX public key
+	CertDER    []byte // self-signed certificate for x5c
+	SealedPriv []byte // private key, sealed (AEAD) by the key-encryption key
+	// State is "current" (signs), "next" (published, will sign), "previous" (verifies only)
+	// or "revoked" (neither).
+	State     string
+	CreatedAt time.Time
+	// CurrentSince and CurrentUntil bound the time the key signed.
+	CurrentSince time.Time
+	CurrentUntil time.Time
+	RevokedAt    time.Time
+}
+
+// Signing key states.
+const (
+	KeyCurrent  = "current"
+	KeyNext     = "next"
+	KeyPrevious = "previous"
+	KeyRevoked  = "revoked"
+)
+
+// Grant records one issuance of tokens: who got them, for which client and audience, with
+// which scopes, and the custom claims the ID token carried. The access token names it in
+// its jti claim.
+type Grant struct {
+	ID       string
+	UserID   string
+	ClientID string
+	Audience string
+	Scope    string // space-separated, as granted
+	// Claims are the custom (non-standard) claims that the ID token carried.
+	Claims    Metadata
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
