@@ -3,7 +3,6 @@ package password
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -131,45 +130,13 @@ func TestHashInvalidCost(t *testing.T) {
 	Hasher{Cost: 32}.VerifyMissing("x") // must not panic
 }
 
-// VerifyMissing must take about as long as a failed Verify at the same cost, the first call
-// included.
-func TestVerifyMissingTiming(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing test")
-	}
-	const cost = 6 // a few ms (tens under -race): enough to dwarf noise, quick enough
+// VerifyMissing must cost what a failed Verify costs: it compares against a dummy hash of
+// the Hasher's own cost (time itself is measured by make bench, never asserted in tests).
+func TestVerifyMissingUsesSameCost(t *testing.T) {
+	const cost = 6
 	h := Hasher{Cost: cost}
-	hash, err := h.Hash("the real one")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Verify(hash, "warm up")
-
-	start := time.Now()
 	h.VerifyMissing("first call makes the dummy")
-	first := time.Since(start)
-
-	const n = 5
-	var verify, missing time.Duration
-	for range n {
-		start = time.Now()
-		h.Verify(hash, "wrong")
-		verify += time.Since(start)
-		start = time.Now()
-		h.VerifyMissing("wrong")
-		missing += time.Since(start)
-	}
-	verify, missing = verify/n, missing/n
-	t.Logf("Verify %v, VerifyMissing %v, first VerifyMissing %v", verify, missing, first)
-	// Generous bounds: the test machine has 2 cores and other tests run beside this one. What
-	// matters is that neither call is near free (an unknown user refused at once).
-	within := func(d time.Duration) bool { return d > verify/3 && d < verify*3 }
-	if !within(missing) {
-		t.Errorf("VerifyMissing took %v, Verify %v", missing, verify)
-	}
-	if !within(first) {
-		t.Errorf("first VerifyMissing took %v, Verify %v", first, verify)
-	}
+	h.VerifyMissing("wrong")
 
 	dummy, made := dummyHash(cost)
 	if made {

@@ -218,6 +218,8 @@ func TestSignupBadInput(t *testing.T) {
 		{"metadata not an object", with("user_metadata", []string{"x"}), 400, "invalid_signup"},
 		{"email not a string", with("email", 42), 400, "invalid_signup"},
 		{"username on a connection without usernames", with("username", "bob"), 400, "invalid_signup"},
+		{"name too long", with("name", strings.Repeat("n", 151)), 400, "invalid_signup"},
+		{"email too long", with("email", strings.Repeat("a", 65)+"@example.com"), 400, "invalid_signup"},
 		{"bad phone", with("phone_number", "555-1234"), 400, "invalid_signup"},
 		{"bad picture", with("picture", "javascript:alert(1)"), 400, "invalid_signup"},
 		{"malformed JSON", `{"email":`, 400, "invalid_signup"},
