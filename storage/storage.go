@@ -59,6 +59,9 @@ type Passwords interface {
 	// PasswordHash returns the user's hash; ErrNotFound when the user has none.
 	PasswordHash(ctx context.Context, userID string) (string, error)
 	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// UpdateUserAndPassword applies update to the user (as UpdateUser does) and replaces
+	// the password hash, atomically: both change or neither does. hash must not be empty.
+	UpdateUserAndPassword(ctx context.Context, userID, hash string, update func(User) (User, error)) (User, error)
 }
 
 // Clients stores applications.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/latchauth/latch/internal/memo"
 )
 
 // ErrInvalidToken is wrapped by every error that means "this token is not acceptable"
@@ -37,6 +39,20 @@ type Issuer struct {
 
 	// Now is the clock for verification; tests set it. Set it before first use.
 	Now func() time.Time
+
+	verified *memo.Map[string, verifiedEntry]
+}
+
+// verifiedCacheSize bounds how many verified tokens are remembered; at about 2 KB each
+// (token and claims) that is a few MiB at most.
+const verifiedCacheSize = 2048
+
+// verifiedEntry is a token that passed verification against one key snapshot. Remembering
+// it lets a client that calls /userinfo or the Management API again and again with one
+// token pay for the RSA check and the parsing once; a hit still re-checks the times.
+type verifiedEntry struct {
+	claims map[string]any
+	snap   *keySnapshot
 }
 
 // NewIssuer returns an Issuer for issuerURL, which is given a trailing "/" if it lacks
@@ -45,7 +61,7 @@ func NewIssuer(issuerURL string, keys *KeySet) *Issuer {
 	if !strings.HasSuffix(issuerURL, "/") {
 		issuerURL += "/"
 	}
-	return &Issuer{url: issuerURL, keys: keys, Now: time.Now}
+	return &Issuer{url: issuerURL, keys: keys, Now: time.Now, verified: memo.New[string, verifiedEntry](verifiedCacheSize)}
 }
 
 // URL returns the issuer identifier, with its trailing slash.
@@ -118,6 +134,28 @@ func (i *Issuer) VerifyAccessToken(ctx context.Context, token, audience string) 
 	if audience == "" {
 		return nil, errors.New("tokens: VerifyAccessToken needs an audience")
 	}
+	snap := i.keys.snap.Load()
+	cacheKey := audience + "\x00" + token
+	if e, ok := i.verified.Get(cacheKey); ok && e.snap == snap {
+		if err := checkTimes(e.claims, i.Now()); err != nil {
+			return nil, err
+		}
+		return maps.Clone(e.claims), nil
+	}
+	claims, err := i.verify(ctx, token, audience)
+	if err != nil {
+		return nil, err
+	}
+	// Remember the result against the key snapshot it was checked with; a reload that
+	// changes the keys (rotation, revocation) makes every remembered result stale.
+	if i.keys.snap.Load() == snap {
+		i.verified.Put(cacheKey, verifiedEntry{claims: claims, snap: snap})
+	}
+	return maps.Clone(claims), nil
+}
+
+// verify does the full check of VerifyAccessToken.
+func (i *Issuer) verify(ctx context.Context, token, audience string) (map[string]any, error) {
 	jws, err := jose.ParseSignedCompact(token, acceptedAlgs)
 	if err != nil {
 		return nil, invalid("malformed, or alg is not RS256")

@@ -378,8 +378,70 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
+		// The full check, as for a token seen for the first time.
+		if _, err := f.iss.verify(ctx, token, testAudience); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyAccessTokenCached(b *testing.B) {
+	f := newIssuerFixture(b)
+	token, err := f.iss.SignAccessToken(f.claims(map[string]any{"iss": nil}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
 		if _, err := f.iss.VerifyAccessToken(ctx, token, testAudience); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A remembered verification is a copy, re-checks expiry, is per audience, and is forgotten
+// when the keys change (here: the signing key is revoked).
+func TestVerifiedCache(t *testing.T) {
+	f := newIssuerFixture(t)
+	ctx := context.Background()
+	token, err := f.iss.SignAccessToken(f.claims(map[string]any{"iss": nil}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := f.iss.VerifyAccessToken(ctx, token, testAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first["sub"] = "changed by the caller"
+	second, err := f.iss.VerifyAccessToken(ctx, token, testAudience)
+	if err != nil || second["sub"] != "auth0|0123456789abcdef01234567" {
+		t.Fatalf("second verification: %v %v", second, err)
+	}
+	if _, err := f.iss.VerifyAccessToken(ctx, token, "https://other.example.com"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("cached token accepted for another audience: %v", err)
+	}
+
+	f.clock.Advance(2 * time.Hour)
+	if _, err := f.iss.VerifyAccessToken(ctx, token, testAudience); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("expired token accepted from the cache: %v", err)
+	}
+	f.clock.Advance(-2 * time.Hour)
+	if _, err := f.iss.VerifyAccessToken(ctx, token, testAudience); err != nil {
+		t.Fatalf("before expiry again: %v", err)
+	}
+
+	store := f.keys.store.(*fakeKeys)
+	if _, err := store.UpdateSigningKey(ctx, f.kid, func(k storage.SigningKey) (storage.SigningKey, error) {
+		k.State = storage.KeyRevoked
+		return k, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.keys.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.iss.VerifyAccessToken(ctx, token, testAudience); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token of a revoked key accepted from the cache: %v", err)
 	}
 }

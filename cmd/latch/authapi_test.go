@@ -498,8 +498,11 @@ func serverPublicKey(t *testing.T, l *testLatch) (der, pemBytes []byte) {
 
 // signWithServerKey signs an access token with latch's own key, read from its data dir the
 // way latch reads it, to make tokens the server would never issue (e.g. expired ones).
+// latch holds the store exclusively, so it is stopped meanwhile and started again.
 func signWithServerKey(t *testing.T, l *testLatch, claims map[string]any) string {
 	t.Helper()
+	l.Stop()
+	defer l.Restart()
 	kekText, err := os.ReadFile(filepath.Join(l.DataDir, "secret.key"))
 	if err != nil {
 		t.Fatal(err)

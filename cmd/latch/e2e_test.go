@@ -13,7 +13,7 @@ import (
 )
 
 // appClient creates a first-party application allowed to use the password grants.
-func appClient(t *testing.T, l *testLatch, mgmtToken string) (id, secret string) {
+func appClient(t testing.TB, l *testLatch, mgmtToken string) (id, secret string) {
 	t.Helper()
 	resp, body := l.Do(t, http.MethodPost, "/api/v2/clients", mgmtToken, map[string]any{
 		"name": "e2e app", "app_type": "regular_web",
@@ -35,7 +35,7 @@ func appClient(t *testing.T, l *testLatch, mgmtToken string) (id, secret string)
 	return c.ClientID, c.ClientSecret
 }
 
-func signup(t *testing.T, l *testLatch, clientID, email, pw string, meta map[string]any) map[string]any {
+func signup(t testing.TB, l *testLatch, clientID, email, pw string, meta map[string]any) map[string]any {
 	t.Helper()
 	resp, body := l.Do(t, http.MethodPost, "/dbconnections/signup", "", map[string]any{
 		"client_id": clientID, "connection": "Username-Password-Authentication",
@@ -57,7 +57,7 @@ type tokenResponse struct {
 	TokenType   string `json:"token_type"`
 }
 
-func realmLogin(t *testing.T, l *testLatch, clientID, secret, user, pw string) tokenResponse {
+func realmLogin(t testing.TB, l *testLatch, clientID, secret, user, pw string) tokenResponse {
 	t.Helper()
 	resp, body := l.PostForm(t, "/oauth/token", url.Values{
 		"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {"Username-Password-Authentication"},
@@ -81,7 +81,7 @@ func realmLogin(t *testing.T, l *testLatch, clientID, secret, user, pw string) t
 	return tr
 }
 
-func userinfo(t *testing.T, l *testLatch, accessToken string) map[string]any {
+func userinfo(t testing.TB, l *testLatch, accessToken string) map[string]any {
 	t.Helper()
 	resp, body := l.Do(t, http.MethodGet, "/userinfo", accessToken, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -207,7 +207,7 @@ func TestMainPath(t *testing.T) {
 
 type oidcConfig = oidc.Config
 
-func oidcProvider(t *testing.T, l *testLatch) (*oidc.Provider, error) {
+func oidcProvider(t testing.TB, l *testLatch) (*oidc.Provider, error) {
 	t.Helper()
 	return oidc.NewProvider(context.Background(), l.Issuer)
 }

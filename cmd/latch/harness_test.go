@@ -27,7 +27,7 @@ type testLatch struct {
 	Config       Config
 	Output       *syncBuffer // what serve printed for a person
 
-	t      *testing.T
+	t      testing.TB
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -36,7 +36,7 @@ type testLatch struct {
 const testBcryptCost = 4
 
 // startLatch starts latch and stops it when the test ends. mutate may adjust the config.
-func startLatch(t *testing.T, mutate ...func(*Config)) *testLatch {
+func startLatch(t testing.TB, mutate ...func(*Config)) *testLatch {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,7 +117,7 @@ func (l *testLatch) Restart() {
 
 // ManagementToken gets a Management API token for the bootstrap client; scope "" means
 // every scope the client was granted.
-func (l *testLatch) ManagementToken(t *testing.T, scope string) string {
+func (l *testLatch) ManagementToken(t testing.TB, scope string) string {
 	t.Helper()
 	form := url.Values{
 		"grant_type": {"client_credentials"}, "client_id": {l.ClientID}, "client_secret": {l.ClientSecret},
@@ -139,7 +139,7 @@ func (l *testLatch) ManagementToken(t *testing.T, scope string) string {
 
 // Do sends a request. body may be nil, a string or []byte (sent as-is with
 // Content-Type application/json), or any other value (marshalled to JSON).
-func (l *testLatch) Do(t *testing.T, method, path, token string, body any) (*http.Response, []byte) {
+func (l *testLatch) Do(t testing.TB, method, path, token string, body any) (*http.Response, []byte) {
 	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
@@ -169,7 +169,7 @@ func (l *testLatch) Do(t *testing.T, method, path, token string, body any) (*htt
 }
 
 // PostForm posts an application/x-www-form-urlencoded body.
-func (l *testLatch) PostForm(t *testing.T, path string, form url.Values) (*http.Response, []byte) {
+func (l *testLatch) PostForm(t testing.TB, path string, form url.Values) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, l.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -179,7 +179,7 @@ func (l *testLatch) PostForm(t *testing.T, path string, form url.Values) (*http.
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
+func send(t testing.TB, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -193,7 +193,7 @@ func send(t *testing.T, req *http.Request) (*http.Response, []byte) {
 	return resp, data
 }
 
-func mustJSON(t *testing.T, data []byte, v any) {
+func mustJSON(t testing.TB, data []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("decode %s: %v", data, err)
@@ -201,7 +201,7 @@ func mustJSON(t *testing.T, data []byte, v any) {
 }
 
 // testLogWriter sends latch's log to the test log, so it shows only for failing tests.
-type testLogWriter struct{ t *testing.T }
+type testLogWriter struct{ t testing.TB }
 
 func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))

@@ -188,10 +188,6 @@ type AdminUserPatch struct {
 }
 
 // AdminUpdateUser applies a patch to a user in one storage update and returns the result.
-//
-// A new password is stored with a second call (hashes live apart from profiles, in
-// storage.Passwords) after the profile update has succeeded; should that second write fail,
-// the profile update is undone, as long as nothing else changed the user meanwhile.
 func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPatch) (storage.User, error) {
 	var email string
 	if p.Email.Set {
@@ -263,9 +259,8 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 	}
 
 	now := s.now()
-	var before, candidate storage.User
-	updated, err := s.users.UpdateUser(ctx, id, func(u storage.User) (storage.User, error) {
-		before = u
+	var candidate storage.User
+	apply := func(u storage.User) (storage.User, error) {
 		if p.Connection != "" && p.Connection != u.Connection {
 			return u, payloadError("connection", "'The user does not belong to connection %s' on property connection.", quoteInput(p.Connection))
 		}
@@ -315,37 +310,22 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 		u.UpdatedAt = now
 		candidate = u
 		return u, nil
-	})
+	}
+	// A password change lands with the profile change (last_password_reset) atomically.
+	var updated storage.User
+	var err error
+	if hash != "" {
+		updated, err = s.passwords.UpdateUserAndPassword(ctx, id, hash, apply)
+	} else {
+		updated, err = s.users.UpdateUser(ctx, id, apply)
+	}
 	if err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return storage.User{}, s.adminWhichExists(ctx, candidate)
 		}
 		return storage.User{}, err
 	}
-	if hash != "" {
-		if err := s.passwords.SetPasswordHash(ctx, id, hash); err != nil {
-			s.undoUserUpdate(ctx, before, updated)
-			return storage.User{}, fmt.Errorf("set password: %w", err)
-		}
-	}
 	return updated, nil
-}
-
-// errChangedMeanwhile stops an undo when someone else wrote the user after us.
-var errChangedMeanwhile = errors.New("the user changed meanwhile")
-
-// undoUserUpdate puts back the profile as it was before a partly failed update, unless the
-// user changed after our write.
-func (s *Service) undoUserUpdate(ctx context.Context, before, written storage.User) {
-	_, err := s.users.UpdateUser(ctx, before.ID, func(cur storage.User) (storage.User, error) {
-		if !cur.UpdatedAt.Equal(written.UpdatedAt) || cur.LoginsCount != written.LoginsCount {
-			return cur, errChangedMeanwhile
-		}
-		return before, nil
-	})
-	if err != nil && s.log != nil {
-		s.log.WarnContext(ctx, "could not undo a user update after a failed password change", "user_id", before.ID, "error", err)
-	}
 }
 
 // AdminDeleteUser deletes a user and the records of the tokens issued to them. The grants go

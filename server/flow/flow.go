@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/latchauth/latch/internal/memo"
 	"github.com/latchauth/latch/password"
 	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/tokens"
@@ -47,13 +48,22 @@ type Service struct {
 	issuerURL string
 	log       *slog.Logger
 	now       func() time.Time
+
+	// recentGrants remembers grants by id. Grants never change once written, so /userinfo
+	// can answer from memory for a token it has seen or issued.
+	recentGrants *memo.Map[string, storage.Grant]
 }
+
+// recentGrantsSize bounds the grants remembered (each holds its custom claims, ≤ 100 KB
+// and typically a few hundred bytes).
+const recentGrantsSize = 4096
 
 // New builds the service over a store.
 func New(store storage.Store, hasher *password.Hasher, issuer *tokens.Issuer, issuerURL string, log *slog.Logger) *Service {
 	return &Service{
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
 		hasher: hasher, issuer: issuer, issuerURL: issuerURL, log: log, now: storage.Now,
+		recentGrants: memo.New[string, storage.Grant](recentGrantsSize),
 	}
 }
 

@@ -187,6 +187,7 @@ func (s *Service) issueUserTokens(ctx context.Context, u storage.User, c storage
 	if err := s.issuances.CreateGrant(ctx, g); err != nil {
 		return TokenResponse{}, fmt.Errorf("record grant: %w", err)
 	}
+	s.recentGrants.Put(g.ID, g)
 	return resp, nil
 }
 

@@ -37,7 +37,7 @@ func (s *Service) UserInfo(ctx context.Context, claims map[string]any) (map[stri
 	}
 	out := tokens.UserClaims(u, scopes)
 	if jti, _ := claims["jti"].(string); jti != "" {
-		g, err := s.issuances.GetGrant(ctx, jti)
+		g, err := s.grant(ctx, jti)
 		switch {
 		case err == nil && g.UserID == u.ID:
 			for k, v := range g.Claims {
@@ -51,4 +51,16 @@ func (s *Service) UserInfo(ctx context.Context, claims map[string]any) (map[stri
 	}
 	out["sub"] = u.ID
 	return out, nil
+}
+
+// grant reads a grant, from memory when it was seen recently.
+func (s *Service) grant(ctx context.Context, id string) (storage.Grant, error) {
+	if g, ok := s.recentGrants.Get(id); ok {
+		return g, nil
+	}
+	g, err := s.issuances.GetGrant(ctx, id)
+	if err == nil {
+		s.recentGrants.Put(id, g)
+	}
+	return g, err
 }

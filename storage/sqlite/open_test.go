@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"modernc.org/sqlite"
@@ -209,4 +211,85 @@ func userVersion(t *testing.T, s *Store) int {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// One Store per file: a second Open fails until the first closes, because the user cache
+// is only right while its Store is the file's only writer.
+func TestOpenIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "latch.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other, err := Open(path); !errors.Is(err, ErrInUse) {
+		if other != nil {
+			other.Close()
+		}
+		t.Fatalf("second Open: %v, want ErrInUse", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s.Close()
+}
+
+// Readers racing a writer never leave a stale profile in the cache.
+func TestUserCacheNeverStale(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "latch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	u := storage.User{ID: "auth0|cache", Connection: "c", Email: "c@example.com", CreatedAt: storage.Now(), UpdatedAt: storage.Now()}
+	if err := s.CreateUser(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	const writes = 200
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := s.GetUser(ctx, u.ID); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for i := 1; i <= writes; i++ {
+		if _, err := s.UpdateUser(ctx, u.ID, func(u storage.User) (storage.User, error) {
+			u.LoginsCount = int64(i)
+			return u, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	readers.Wait()
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil || got.LoginsCount != writes {
+		t.Fatalf("after the writes: logins_count %d, %v; want %d", got.LoginsCount, err, writes)
+	}
+	got.UserMetadata["x"] = "changed by the caller"
+	again, _ := s.GetUser(ctx, u.ID)
+	if _, ok := again.UserMetadata["x"]; ok {
+		t.Fatal("a cached profile shares its metadata with callers")
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUser(ctx, u.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("deleted user still served: %v", err)
+	}
 }

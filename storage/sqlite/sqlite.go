@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -40,8 +41,10 @@ type Options struct {
 
 // Store implements storage.Store on one SQLite file.
 type Store struct {
-	w *stmts // one connection; every write goes through it
-	r *stmts // read-only pool
+	w     *stmts // one connection; every write goes through it
+	r     *stmts // read-only pool
+	lock  *os.File
+	users *userCache
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -77,6 +80,20 @@ func OpenWithOptions(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: synchronous must be NORMAL or FULL, got %q", opts.Synchronous)
 	}
 
+	lock, err := lockFile(abs)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(abs, path, opts)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(abs, path string, opts Options) (*Store, error) {
 	w, err := sql.Open("sqlite", dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -103,12 +120,15 @@ func OpenWithOptions(path string, opts Options) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s read-only: %w", path, err)
 	}
-	return &Store{w: &stmts{db: w}, r: &stmts{db: r}}, nil
+	return &Store{w: &stmts{db: w}, r: &stmts{db: r}, users: newUserCache()}, nil
 }
 
 func dsn(path string, opts Options, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	// Reading pages through a memory map saves a system call per page read; the file is
+	// small, and the limit only reserves address space.
+	q.Add("_pragma", "mmap_size(268435456)")
 	if readOnly {
 		// mode=ro is enforced by SQLite when the file is opened; query_only could be
 		// switched off again by any statement.
@@ -137,7 +157,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Readers go first so that the writer's connection is the last
 // one on the file: closing it checkpoints the WAL into the database and removes it.
 func (s *Store) Close() error {
-	return errors.Join(s.r.close(), s.w.close())
+	err := errors.Join(s.r.close(), s.w.close())
+	// The lock goes last, once nothing of this Store touches the file any more.
+	return errors.Join(err, s.lock.Close())
 }
 
 // writeTx runs fn in a BEGIN IMMEDIATE transaction on the write connection and commits if

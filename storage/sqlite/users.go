@@ -79,6 +79,7 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, passwordHash str
 	}
 	const insert = `INSERT INTO users (` + userColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	defer s.users.invalidate(u.ID)
 	if passwordHash == "" {
 		_, err := s.w.ExecContext(ctx, insert, row.args()...)
 		return dbError(op, err)
@@ -93,10 +94,15 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, passwordHash str
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
+	if u, ok := s.users.get(id); ok {
+		return u, nil
+	}
+	gen := s.users.generation()
 	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return storage.User{}, dbError(fmt.Sprintf("get user %q", id), err)
 	}
+	s.users.put(u, gen)
 	return u, nil
 }
 
@@ -184,34 +190,11 @@ func queryUsers(ctx context.Context, q runner, query string, args ...any) ([]sto
 // no other write can come between the read and the write, so no update is lost and the
 // updater runs exactly once. The id cannot be changed by the updater.
 func (s *Store) UpdateUser(ctx context.Context, id string, update func(storage.User) (storage.User, error)) (storage.User, error) {
-	op := fmt.Sprintf("update user %q", id)
+	defer s.users.invalidate(id)
 	var out storage.User
-	err := s.writeTx(ctx, func(tx runner) error {
-		old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-		if err != nil {
-			return dbError(op, err)
-		}
-		nu, err := update(old)
-		if err != nil {
-			return err
-		}
-		nu.ID = id
-		row, err := newUserRow(nu)
-		if err != nil {
-			return fmt.Errorf("sqlite: %s: %w", op, err)
-		}
-		args := row.args()
-		_, err = tx.ExecContext(ctx, `UPDATE users SET
-			connection = ?, email = ?, email_verified = ?, username = ?, phone_number = ?,
-			phone_verified = ?, name = ?, nickname = ?, given_name = ?, family_name = ?, picture = ?,
-			user_metadata = ?, app_metadata = ?, blocked = ?, created_at = ?, updated_at = ?,
-			last_login = ?, last_ip = ?, logins_count = ?, last_password_reset = ?
-			WHERE id = ?`, append(args[1:], id)...)
-		if err != nil {
-			return dbError(op, err)
-		}
-		out = row.u
-		return nil
+	err := s.writeTx(ctx, func(tx runner) (err error) {
+		out, err = updateUser(ctx, tx, id, update)
+		return err
 	})
 	if err != nil {
 		return storage.User{}, err
@@ -219,9 +202,60 @@ func (s *Store) UpdateUser(ctx context.Context, id string, update func(storage.U
 	return out, nil
 }
 
+// UpdateUserAndPassword is UpdateUser and SetPasswordHash in one transaction.
+func (s *Store) UpdateUserAndPassword(ctx context.Context, id, hash string, update func(storage.User) (storage.User, error)) (storage.User, error) {
+	if hash == "" {
+		return storage.User{}, fmt.Errorf("sqlite: update user %q: empty password hash", id)
+	}
+	defer s.users.invalidate(id)
+	var out storage.User
+	err := s.writeTx(ctx, func(tx runner) (err error) {
+		if out, err = updateUser(ctx, tx, id, update); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO passwords (user_id, hash) VALUES (?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash`, id, hash)
+		return dbError(fmt.Sprintf("set password hash of %q", id), err)
+	})
+	if err != nil {
+		return storage.User{}, err
+	}
+	return out, nil
+}
+
+// updateUser is the read-modify-write of a user inside a write transaction.
+func updateUser(ctx context.Context, tx runner, id string, update func(storage.User) (storage.User, error)) (storage.User, error) {
+	op := fmt.Sprintf("update user %q", id)
+	old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if err != nil {
+		return storage.User{}, dbError(op, err)
+	}
+	nu, err := update(old)
+	if err != nil {
+		return storage.User{}, err
+	}
+	nu.ID = id
+	row, err := newUserRow(nu)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	args := row.args()
+	_, err = tx.ExecContext(ctx, `UPDATE users SET
+		connection = ?, email = ?, email_verified = ?, username = ?, phone_number = ?,
+		phone_verified = ?, name = ?, nickname = ?, given_name = ?, family_name = ?, picture = ?,
+		user_metadata = ?, app_metadata = ?, blocked = ?, created_at = ?, updated_at = ?,
+		last_login = ?, last_ip = ?, logins_count = ?, last_password_reset = ?
+		WHERE id = ?`, append(args[1:], id)...)
+	if err != nil {
+		return storage.User{}, dbError(op, err)
+	}
+	return row.u, nil
+}
+
 // DeleteUser removes the user and, by cascade, the password hash. Grants are the
 // caller's to remove (storage.Grants.DeleteUserGrants).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	defer s.users.invalidate(id)
 	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
 	return mustAffect(fmt.Sprintf("delete user %q", id), res, err)
 }

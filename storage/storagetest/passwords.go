@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchauth/latch/storage"
 )
@@ -12,6 +13,44 @@ import (
 var passwordTests = []subtest{
 	{"SetGet", testPasswordSetGet},
 	{"NotPartOfUser", testPasswordNotPartOfUser},
+	{"UpdateUserAndPassword", testUpdateUserAndPassword},
+}
+
+// A password change and the profile change that goes with it land together or not at all.
+func testUpdateUserAndPassword(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	u := newUser("db", "change@example.com", 1)
+	must(t, "CreateUser", s.CreateUser(ctx, u, "$2a$10$old"))
+	when := storage.Time(u.CreatedAt.Add(time.Hour))
+
+	got, err := s.UpdateUserAndPassword(ctx, u.ID, "$2a$10$new", func(cur storage.User) (storage.User, error) {
+		cur.LastPasswordReset = when
+		return cur, nil
+	})
+	must(t, "UpdateUserAndPassword", err)
+	if !got.LastPasswordReset.Equal(when) {
+		t.Fatalf("returned user: last_password_reset %v, want %v", got.LastPasswordReset, when)
+	}
+	if h, _ := s.PasswordHash(ctx, u.ID); h != "$2a$10$new" {
+		t.Fatalf("hash after the change = %q", h)
+	}
+	if r := getUser(t, s, u.ID); !r.LastPasswordReset.Equal(when) {
+		t.Fatalf("stored last_password_reset %v, want %v", r.LastPasswordReset, when)
+	}
+
+	before := getUser(t, s, u.ID)
+	_, err = s.UpdateUserAndPassword(ctx, u.ID, "$2a$10$refused", func(cur storage.User) (storage.User, error) {
+		cur.Name = "changed"
+		return cur, errUpdater
+	})
+	wantErr(t, "UpdateUserAndPassword with a failing updater", err, errUpdater)
+	if h, _ := s.PasswordHash(ctx, u.ID); h != "$2a$10$new" {
+		t.Fatalf("a refused update changed the hash to %q", h)
+	}
+	assertEqual(t, "user after a refused update", getUser(t, s, u.ID), before)
+
+	_, err = s.UpdateUserAndPassword(ctx, "auth0|missing", "$2a$10$x", func(cur storage.User) (storage.User, error) { return cur, nil })
+	wantErr(t, "UpdateUserAndPassword of a missing user", err, storage.ErrNotFound)
 }
 
 func testPasswordSetGet(t *testing.T, s storage.Store) {
