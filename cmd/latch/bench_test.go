@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 )
 
@@ -44,6 +46,21 @@ func BenchmarkPasswordLogin(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			realmLogin(b, l, clientID, secret, "bench@example.com", "Correct-Horse-9")
+		}
+	})
+}
+
+// BenchmarkSignup is a database signup end to end at the default bcrypt cost, in-process so
+// that a CPU profile shows what a signup spends beside bcrypt.
+func BenchmarkSignup(b *testing.B) {
+	l := startLatch(b, func(c *Config) { c.BcryptCost = 10 })
+	mgmt := l.ManagementToken(b, "")
+	clientID, _ := appClient(b, l, mgmt)
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			signup(b, l, clientID, fmt.Sprintf("bench%d@example.com", n.Add(1)), "Correct-Horse-9", map[string]any{"plan": "silver"})
 		}
 	})
 }
