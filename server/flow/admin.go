@@ -107,7 +107,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 	if req.Password == "" {
 		return storage.User{}, missingProperty("password")
 	}
-	username, err := adminUsername(conn, req.Username)
+	username, err := checkUsername(conn, req.Username)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 	applyProfileDefaults(&u)
 	if err := s.users.CreateUser(ctx, u, hash); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.User{}, s.adminWhichExists(ctx, u)
+			return storage.User{}, s.whichExists(ctx, u)
 		}
 		return storage.User{}, fmt.Errorf("create user: %w", err)
 	}
@@ -244,7 +244,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 			return storage.User{}, fmt.Errorf("connection of user: %w", err)
 		}
 		if p.Username.Set {
-			if username, err = adminUsername(conn, p.Username.Value); err != nil {
+			if username, err = checkUsername(conn, p.Username.Value); err != nil {
 				return storage.User{}, err
 			}
 		}
@@ -321,7 +321,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 	}
 	if err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.User{}, s.adminWhichExists(ctx, candidate)
+			return storage.User{}, s.whichExists(ctx, candidate)
 		}
 		return storage.User{}, err
 	}
@@ -352,8 +352,8 @@ func (s *Service) adminConnection(ctx context.Context, name string) (storage.Con
 	return conn, nil
 }
 
-// adminWhichExists tells a taken email from a taken username (or id) after a collision.
-func (s *Service) adminWhichExists(ctx context.Context, u storage.User) error {
+// whichExists tells a taken email from a taken username (or id) after a collision.
+func (s *Service) whichExists(ctx context.Context, u storage.User) error {
 	if other, err := s.users.GetUserByEmail(ctx, u.Connection, u.Email); err == nil && other.ID != u.ID {
 		return ErrUserExists
 	}
@@ -374,9 +374,9 @@ func adminEmail(raw string) (string, error) {
 	return email, nil
 }
 
-// adminUsername validates a username against the connection's settings. An empty username
+// checkUsername validates a username against the connection's settings. An empty username
 // is allowed only where usernames are not required.
-func adminUsername(conn storage.Connection, raw string) (string, error) {
+func checkUsername(conn storage.Connection, raw string) (string, error) {
 	username := strings.ToLower(raw)
 	switch {
 	case username == "" && conn.Options.RequiresUsername:

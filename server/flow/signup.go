@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -110,33 +109,16 @@ func (s *Service) newUserFromSignup(req SignupRequest, conn storage.Connection) 
 	if req.Password == "" {
 		return storage.User{}, missing("password")
 	}
-	username := strings.ToLower(req.Username)
-	switch {
-	case conn.Options.RequiresUsername && username == "":
-		return storage.User{}, missing("username")
-	case !conn.Options.RequiresUsername && username != "":
-		return storage.User{}, invalid("username", "This connection does not use usernames")
-	case username != "" && (!usernamePattern.MatchString(username) || isEmail(username)):
-		return storage.User{}, invalid("username", "username may use letters, digits and _+-.!#$'^`~@ (1 to 128 characters) and must not be an email")
+	username, err := checkUsername(conn, req.Username)
+	if err != nil {
+		return storage.User{}, err
 	}
-	if req.PhoneNumber != "" && !phonePattern.MatchString(req.PhoneNumber) {
-		return storage.User{}, invalid("phone_number", "phone_number must be in E.164 format, e.g. +14155550100")
-	}
-	for _, f := range []struct {
-		name, value string
-		max         int
-	}{
-		{"name", req.Name, maxNameLen}, {"given_name", req.GivenName, maxNameLen},
-		{"family_name", req.FamilyName, maxNameLen}, {"nickname", req.Nickname, maxNicknameLen},
-		{"picture", req.Picture, maxPictureLen},
+	for _, f := range []struct{ name, value string }{
+		{"phone_number", req.PhoneNumber}, {"given_name", req.GivenName}, {"family_name", req.FamilyName},
+		{"name", req.Name}, {"nickname", req.Nickname}, {"picture", req.Picture},
 	} {
-		if utf8.RuneCountInString(f.value) > f.max {
-			return storage.User{}, invalid(f.name, "%s must be at most %d characters", f.name, f.max)
-		}
-	}
-	if req.Picture != "" {
-		if p, err := url.Parse(req.Picture); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return storage.User{}, invalid("picture", "picture must be an http(s) URL")
+		if err := checkProfileField(f.name, f.value); err != nil {
+			return storage.User{}, err
 		}
 	}
 	if err := checkSignupMetadata(req.UserMetadata); err != nil {
@@ -242,17 +224,4 @@ func (s *Service) checkPassword(conn storage.Connection, pw string) error {
 		return ErrPasswordInDictionary
 	}
 	return nil
-}
-
-// whichExists tells a taken email from a taken username.
-func (s *Service) whichExists(ctx context.Context, u storage.User) error {
-	if _, err := s.users.GetUserByEmail(ctx, u.Connection, u.Email); err == nil {
-		return ErrUserExists
-	}
-	if u.Username != "" {
-		if _, err := s.users.GetUserByUsername(ctx, u.Connection, u.Username); err == nil {
-			return ErrUsernameExists
-		}
-	}
-	return ErrUserExists
 }
