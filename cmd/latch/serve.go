@@ -56,7 +56,10 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		log.Info("created the first signing key")
 	}
 	issuer := tokens.NewIssuer(cfg.Issuer, keys)
-	svc := flow.New(store, &password.Hasher{Cost: cfg.BcryptCost}, issuer, cfg.Issuer, log)
+	svc := flow.New(flow.Deps{
+		Store: store, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
+		Sealer: sealer, Log: log,
+	})
 	boot, err := svc.Bootstrap(ctx, cfg.BootstrapClientID, cfg.BootstrapClientSecret)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchauth/latch/internal/memo"
 	"github.com/latchauth/latch/password"
+	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/tokens"
 )
@@ -49,6 +50,10 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 
+	sealer     *tokens.Sealer
+	rules      rules.Runner
+	ruleLimits rules.Limits
+
 	// recentGrants remembers grants by id. Grants never change once written, so /userinfo
 	// can answer from memory for a token it has seen or issued.
 	recentGrants *memo.Map[string, storage.Grant]
@@ -58,11 +63,29 @@ type Service struct {
 // and typically a few hundred bytes).
 const recentGrantsSize = 4096
 
-// New builds the service over a store.
-func New(store storage.Store, hasher *password.Hasher, issuer *tokens.Issuer, issuerURL string, log *slog.Logger) *Service {
+// Deps is what the use cases need.
+type Deps struct {
+	Store  storage.Store
+	Hasher *password.Hasher
+	Issuer *tokens.Issuer
+	// IssuerURL ends with "/".
+	IssuerURL string
+	// Sealer seals secrets at rest (rules-configs values).
+	Sealer *tokens.Sealer
+	// Rules runs rules and actions; nil runs none.
+	Rules rules.Runner
+	// RuleLimits bound each pipeline run.
+	RuleLimits rules.Limits
+	Log        *slog.Logger
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	store := d.Store
 	return &Service{
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
-		hasher: hasher, issuer: issuer, issuerURL: issuerURL, log: log, now: storage.Now,
+		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
+		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits,
 		recentGrants: memo.New[string, storage.Grant](recentGrantsSize),
 	}
 }
