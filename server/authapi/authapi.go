@@ -46,7 +46,16 @@ func oauthError(err error) error {
 	case errors.Is(err, flow.ErrUserBlocked):
 		return apierror.NewOAuth(http.StatusUnauthorized, "unauthorized", "user is blocked")
 	case errors.As(err, &den):
-		return apierror.NewOAuth(http.StatusForbidden, den.Code, den.Message)
+		status := http.StatusForbidden
+		if den.Code == "unauthorized" {
+			status = http.StatusUnauthorized
+		}
+		return apierror.NewOAuth(status, den.Code, den.Message)
+	case errors.Is(err, flow.ErrRuleFailed), errors.Is(err, flow.ErrClaimsTooLarge):
+		// The cause (which rule, why) is logged; the client only learns the login failed.
+		e := apierror.NewOAuth(http.StatusInternalServerError, "server_error", "The login could not be completed because a rule failed.")
+		e.Cause = err
+		return e
 	default:
 		return apierror.ServerError(err)
 	}

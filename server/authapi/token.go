@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/server/apierror"
 	"github.com/latchauth/latch/server/bind"
 	"github.com/latchauth/latch/server/flow"
@@ -47,6 +48,7 @@ func (h *Handler) Token(c echo.Context) error {
 		g := flow.PasswordGrant{
 			Client: client, GrantType: grantType, Username: params["username"], Password: params["password"],
 			Realm: params["realm"], Scope: params["scope"], Audience: params["audience"], IP: c.RealIP(),
+			Request: ruleRequest(c.Request(), params),
 		}
 		if grantType == flow.GrantPasswordRealm && g.Realm == "" {
 			return apierror.MissingParameter("realm")
@@ -100,4 +102,24 @@ func clientCredentials(r *http.Request, params map[string]string) (flow.ClientCr
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
+}
+
+// ruleRequest describes the request for rules (context.request), without its secrets.
+func ruleRequest(r *http.Request, params map[string]string) rules.HTTPRequest {
+	body := make(map[string]string, len(params))
+	for k, v := range params {
+		switch k {
+		case "password", "client_secret", "client_assertion", "code_verifier", "refresh_token", "code":
+		default:
+			body[k] = v
+		}
+	}
+	query := map[string]string{}
+	for k, vs := range r.URL.Query() {
+		query[k] = vs[0]
+	}
+	return rules.HTTPRequest{
+		UserAgent: r.UserAgent(), Hostname: r.Host, Method: r.Method,
+		Language: r.Header.Get("Accept-Language"), Query: query, Body: body, Geoip: map[string]any{},
+	}
 }

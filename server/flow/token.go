@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/tokens"
 )
@@ -32,6 +33,8 @@ type PasswordGrant struct {
 	Scope    string
 	Audience string
 	IP       string
+	// Request describes the HTTP request for the rules (context.request); IP above is its ip.
+	Request rules.HTTPRequest
 }
 
 // PasswordLogin verifies a user's password and issues tokens.
@@ -65,11 +68,22 @@ func (s *Service) PasswordLogin(ctx context.Context, g PasswordGrant) (TokenResp
 	if u.Blocked {
 		return TokenResponse{}, ErrUserBlocked
 	}
-	u, err = s.recordLogin(ctx, u.ID, g.IP)
+	scopes := tokens.ParseScope(g.Scope)
+	now := s.now()
+	req := g.Request
+	req.IP = g.IP
+	decision, err := s.runPostLogin(ctx, loginInput{
+		user: countLogin(u, now, g.IP), client: g.Client, connection: conn, protocol: "oauth2-password",
+		scopes: scopes, audience: audience, request: req,
+	})
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	return s.issueUserTokens(ctx, u, g.Client, tokens.ParseScope(g.Scope), audience, g.GrantType)
+	u, err = s.saveLogin(ctx, u.ID, now, g.IP, decision.writes)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return s.issueUserTokens(ctx, u, g.Client, scopes, audience, g.GrantType, decision)
 }
 
 // verifyPassword finds the user by email (or username) and checks the password. An unknown
@@ -108,16 +122,24 @@ func (s *Service) findLogin(ctx context.Context, connection, login string) (stor
 	return s.users.GetUserByUsername(ctx, connection, login)
 }
 
-// recordLogin counts the login on the profile in one atomic update.
-func (s *Service) recordLogin(ctx context.Context, userID, ip string) (storage.User, error) {
-	now := s.now()
+// countLogin is the profile as this login leaves it: what rules see (their user.last_login
+// and context.stats.loginsCount already count the login, AUTH0-COMPAT §1.1).
+func countLogin(u storage.User, now time.Time, ip string) storage.User {
+	u.LastLogin = now
+	u.UpdatedAt = now
+	u.LoginsCount++
+	if ip != "" {
+		u.LastIP = ip
+	}
+	return u
+}
+
+// saveLogin records the login and the metadata the rules asked to save, in one atomic
+// update: either both land or neither does.
+func (s *Service) saveLogin(ctx context.Context, userID string, now time.Time, ip string, writes []rules.MetadataWrite) (storage.User, error) {
 	u, err := s.users.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
-		u.LastLogin = now
-		u.UpdatedAt = now
-		u.LoginsCount++
-		if ip != "" {
-			u.LastIP = ip
-		}
+		u = countLogin(u, now, ip)
+		applyMetadataWrites(&u, writes)
 		return u, nil
 	})
 	if err != nil {
@@ -139,22 +161,32 @@ func (s *Service) userAudience(requested string) (string, error) {
 
 // issueUserTokens signs the access token (and the ID token when openid was asked for) and
 // records the grant, so that /userinfo can answer with the same custom claims.
-func (s *Service) issueUserTokens(ctx context.Context, u storage.User, c storage.Client, scopes []string, audience, grantType string) (TokenResponse, error) {
+func (s *Service) issueUserTokens(ctx context.Context, u storage.User, c storage.Client, scopes []string, audience, grantType string, d loginDecision) (TokenResponse, error) {
 	now := s.now()
 	grantID := storage.NewGrantID()
 	scope := strings.Join(scopes, " ")
-	// Custom claims arrive with the rule engine; until then the set is empty.
-	custom, _ := tokens.FilterCustomClaims(map[string]any{}, scopes)
+	if d.scopes != nil {
+		// The rules changed what the access token grants.
+		scope = strings.Join(d.scopes, " ")
+	}
+	custom := d.idClaims
 
 	atExp := now.Add(DefaultAccessTokenLifetime)
 	var aud any = audience
 	if audience != s.UserinfoAudience() && tokens.HasScope(scopes, "openid") {
 		aud = []string{audience, s.UserinfoAudience()}
 	}
-	at, err := s.issuer.SignAccessToken(map[string]any{
+	atClaims := make(map[string]any, len(d.atClaims)+8)
+	for k, v := range d.atClaims {
+		atClaims[k] = v
+	}
+	for k, v := range map[string]any{
 		"iss": s.issuerURL, "sub": u.ID, "aud": aud, "azp": c.ID,
 		"iat": now.Unix(), "exp": atExp.Unix(), "scope": scope, "jti": grantID, "gty": grantType,
-	})
+	} {
+		atClaims[k] = v // protocol claims always win (the claim policy drops them from rules anyway)
+	}
+	at, err := s.issuer.SignAccessToken(atClaims)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("sign access token: %w", err)
 	}
