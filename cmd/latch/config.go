@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -30,10 +31,42 @@ type Config struct {
 	BcryptCost            int    `json:"bcrypt_cost"`
 	LogLevel              string `json:"log_level"`
 	LogFormat             string `json:"log_format"`
+
+	RulesTimeout       Duration `json:"rules_timeout"`
+	RulesScriptTimeout Duration `json:"rules_script_timeout"`
+	RulesAllowedHosts  string   `json:"rules_allowed_hosts"`
+	RulesWorkers       int      `json:"rules_workers"`
+	RulesWorkerMemory  int      `json:"rules_worker_memory_mib"`
+}
+
+// Duration is a time.Duration written as Go writes it ("20s", "1m30s") in every source.
+type Duration time.Duration
+
+// UnmarshalJSON reads "20s" (or a number of nanoseconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("want a duration like \"20s\"")
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration like \"20s\": %w", err)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 func defaults() Config {
-	return Config{Addr: "localhost:8080", DataDir: "./data", BcryptCost: 10, LogLevel: "info", LogFormat: "text"}
+	return Config{
+		Addr: "localhost:8080", DataDir: "./data", BcryptCost: 10, LogLevel: "info", LogFormat: "text",
+		RulesTimeout: Duration(20 * time.Second), RulesScriptTimeout: Duration(5 * time.Second),
+		RulesWorkers: 0, RulesWorkerMemory: 256,
+	}
 }
 
 // setting describes one configuration key: its names in each source and where it lands.
@@ -43,6 +76,7 @@ type setting struct {
 	secret bool // may come from <env>_FILE; redacted in logs
 	str    *string
 	num    *int
+	dur    *Duration
 	usage  string
 }
 
@@ -57,6 +91,11 @@ func (c *Config) settings() []setting {
 		{key: "bcrypt_cost", env: "LATCH_BCRYPT_COST", num: &c.BcryptCost, usage: "bcrypt cost for new password hashes"},
 		{key: "log_level", env: "LATCH_LOG_LEVEL", str: &c.LogLevel, usage: "debug, info, warn or error"},
 		{key: "log_format", env: "LATCH_LOG_FORMAT", str: &c.LogFormat, usage: "text or json"},
+		{key: "rules_timeout", env: "LATCH_RULES_TIMEOUT", dur: &c.RulesTimeout, usage: "time budget of a whole rules pipeline"},
+		{key: "rules_script_timeout", env: "LATCH_RULES_SCRIPT_TIMEOUT", dur: &c.RulesScriptTimeout, usage: "time budget of one rule or action"},
+		{key: "rules_allowed_hosts", env: "LATCH_RULES_ALLOWED_HOSTS", str: &c.RulesAllowedHosts, usage: "comma-separated hosts (or *.suffix) rules may call over HTTP; empty: none"},
+		{key: "rules_workers", env: "LATCH_RULES_WORKERS", num: &c.RulesWorkers, usage: "rule worker processes (0: one per CPU)"},
+		{key: "rules_worker_memory_mib", env: "LATCH_RULES_WORKER_MEMORY_MIB", num: &c.RulesWorkerMemory, usage: "memory (RSS) at which a rule worker is killed"},
 	}
 }
 
@@ -121,6 +160,14 @@ func loadConfig(args []string, getenv func(string) string, readFile func(string)
 }
 
 func (s setting) assign(v string) error {
+	if s.dur != nil {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration like 20s", v)
+		}
+		*s.dur = Duration(d)
+		return nil
+	}
 	if s.num != nil {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -188,6 +235,20 @@ func (c *Config) finish() []error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err)
 	}
+	if c.RulesTimeout <= 0 || c.RulesScriptTimeout <= 0 || c.RulesScriptTimeout > c.RulesTimeout {
+		problems = append(problems, fmt.Errorf("rules_script_timeout %v and rules_timeout %v: want 0 < script ≤ pipeline", time.Duration(c.RulesScriptTimeout), time.Duration(c.RulesTimeout)))
+	}
+	if c.RulesWorkers < 0 || c.RulesWorkers > 256 {
+		problems = append(problems, fmt.Errorf("rules_workers %d: want 0 to 256", c.RulesWorkers))
+	}
+	if c.RulesWorkerMemory < 64 {
+		problems = append(problems, fmt.Errorf("rules_worker_memory_mib %d: want at least 64", c.RulesWorkerMemory))
+	}
+	for _, h := range c.AllowedHosts() {
+		if strings.ContainsAny(h, "/:@ ") || h == "*" || h == "*." {
+			problems = append(problems, fmt.Errorf("rules_allowed_hosts: %q is not a host name or *.suffix", h))
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
@@ -210,6 +271,8 @@ func (c Config) Redacted() []any {
 		switch {
 		case s.num != nil:
 			v = *s.num
+		case s.dur != nil:
+			v = time.Duration(*s.dur).String()
 		case s.secret && *s.str != "":
 			v = "[redacted]"
 		default:
@@ -228,4 +291,15 @@ func usage(w io.Writer) {
 	for _, s := range c.settings() {
 		fmt.Fprintf(w, "  --%-24s %s (env %s)\n", strings.ReplaceAll(s.key, "_", "-"), s.usage, s.env)
 	}
+}
+
+// AllowedHosts splits rules_allowed_hosts.
+func (c Config) AllowedHosts() []string {
+	var out []string
+	for _, h := range strings.Split(c.RulesAllowedHosts, ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }

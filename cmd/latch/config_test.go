@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -107,5 +108,30 @@ func TestCLIExitCodes(t *testing.T) {
 	t.Setenv("LATCH_BCRYPT_COST", "1")
 	if code := cli([]string{"serve"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "bcrypt_cost") {
 		t.Fatalf("bad config: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestConfigRules(t *testing.T) {
+	files := filesOf(map[string]string{"c.json": `{"rules_timeout":"10s","rules_script_timeout":"2s","rules_allowed_hosts":"api.example.com, *.example.org"}`})
+	cfg, err := loadConfig([]string{"--config", "c.json"}, envOf(map[string]string{"LATCH_RULES_TIMEOUT": "30s"}), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(cfg.RulesTimeout) != 30*time.Second || time.Duration(cfg.RulesScriptTimeout) != 2*time.Second {
+		t.Fatalf("durations: %v %v", cfg.RulesTimeout, cfg.RulesScriptTimeout)
+	}
+	if got := strings.Join(cfg.AllowedHosts(), " "); got != "api.example.com *.example.org" {
+		t.Fatalf("allowed hosts: %q", got)
+	}
+	for _, bad := range []map[string]string{
+		{"LATCH_RULES_TIMEOUT": "soon"},
+		{"LATCH_RULES_SCRIPT_TIMEOUT": "30s"}, // longer than the pipeline
+		{"LATCH_RULES_ALLOWED_HOSTS": "http://evil.example.com/"},
+		{"LATCH_RULES_ALLOWED_HOSTS": "*"},
+		{"LATCH_RULES_WORKER_MEMORY_MIB": "8"},
+	} {
+		if _, err := loadConfig(nil, envOf(bad), filesOf(nil)); err == nil {
+			t.Errorf("accepted %v", bad)
+		}
 	}
 }
