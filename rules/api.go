@@ -139,12 +139,16 @@ type Response struct {
 	// the caller applies the claim policy (tokens.FilterCustomClaims) and the size limit.
 	IDTokenClaims     map[string]any `json:"id_token_claims,omitempty"`
 	AccessTokenClaims map[string]any `json:"access_token_claims,omitempty"`
-	// AccessTokenScopes, when non-nil, replaces the granted scopes (context.accessToken.scope,
-	// api.accessToken.addScope/removeScope).
-	AccessTokenScopes []string       `json:"access_token_scopes,omitempty"`
-	Console           []string       `json:"console,omitempty"`
-	Timings           []ScriptTiming `json:"timings"`
-	Duration          time.Duration  `json:"duration"`
+	// AccessTokenScopes, when non-nil, replaces the granted scopes (context.accessToken.scope).
+	AccessTokenScopes []string `json:"access_token_scopes,omitempty"`
+	// AccessTokenScopesAdded and AccessTokenScopesRemoved are the actions'
+	// api.accessToken.addScope / removeScope, to apply after AccessTokenScopes (or to the
+	// granted scopes when it is nil). A scope is in at most one of them (the last call wins).
+	AccessTokenScopesAdded   []string       `json:"access_token_scopes_added,omitempty"`
+	AccessTokenScopesRemoved []string       `json:"access_token_scopes_removed,omitempty"`
+	Console                  []string       `json:"console,omitempty"`
+	Timings                  []ScriptTiming `json:"timings"`
+	Duration                 time.Duration  `json:"duration"`
 }
 
 // Denial is a deliberate refusal.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/latchauth/latch/metrics"
 )
 
 func newRequestID() string {
@@ -23,7 +25,7 @@ func requestID(c echo.Context) string {
 
 // accessLog writes one line per request. It logs the path without the query string, because
 // query strings may carry codes and tokens.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -31,6 +33,8 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err)
 			}
+			// c.Path is the route pattern (/api/v2/users/:id), so labels stay bounded.
+			m.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", requestID(c)),
 				slog.String("method", c.Request().Method),

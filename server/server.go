@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/latchauth/latch/metrics"
 	"github.com/latchauth/latch/server/authapi"
 	"github.com/latchauth/latch/server/flow"
 	"github.com/latchauth/latch/server/mgmtapi"
@@ -26,6 +27,7 @@ type Deps struct {
 	Issuer    *tokens.Issuer
 	Keys      *tokens.KeySet
 	IssuerURL string
+	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 }
 
@@ -38,7 +40,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		recoverer(d.Log),
-		accessLog(d.Log),
+		accessLog(d.Log, d.Metrics),
 		securityHeaders,
 	)
 	auth := &authapi.Handler{Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, IssuerURL: d.IssuerURL, Log: d.Log}

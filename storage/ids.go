@@ -21,6 +21,9 @@ func NewConnectionID() string { return "con_" + randomHex(8) }
 // NewClientGrantID returns "cgr_" and 16 random characters.
 func NewClientGrantID() string { return "cgr_" + randomHex(8) }
 
+// NewRuleID returns "rul_" and 16 random characters.
+func NewRuleID() string { return "rul_" + randomHex(8) }
+
 // NewGrantID returns a grant id with 128 bits of entropy.
 func NewGrantID() string { return randomString(16) }
 

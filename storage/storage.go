@@ -117,6 +117,40 @@ type Grants interface {
 	DeleteUserGrants(ctx context.Context, userID string) error
 }
 
+// Rules stores Auth0 rules (AUTH0-COMPAT §5.5). Names are unique (compared exactly), and
+// so are orders within a stage. Rules are few and small enough to list whole.
+type Rules interface {
+	// CreateRule stores r with the order it carries. ErrAlreadyExists when the id or the
+	// name is taken, or another rule of the stage has the order.
+	CreateRule(ctx context.Context, r Rule) error
+	// AppendRule stores r after every rule of its stage: r.Order is ignored and the rule
+	// gets the highest order of the stage plus one (1 for the stage's first rule). Choosing
+	// the order and storing the rule are one atomic step, so rules appended concurrently
+	// never collide on their order. It returns the rule as stored; ErrAlreadyExists when
+	// the id or the name is taken.
+	AppendRule(ctx context.Context, r Rule) (Rule, error)
+	GetRule(ctx context.Context, id string) (Rule, error)
+	// ListRules returns every rule by ascending order (ties, across stages, by id).
+	ListRules(ctx context.Context) ([]Rule, error)
+	// UpdateRule replaces the rule with what update returns (see the package contract).
+	// A name or an order (within the stage) taken by another rule is ErrAlreadyExists.
+	UpdateRule(ctx context.Context, id string, update func(Rule) (Rule, error)) (Rule, error)
+	DeleteRule(ctx context.Context, id string) error
+}
+
+// RulesConfigs stores the rules-configs variables (AUTH0-COMPAT §3.6, §5.6): the
+// `configuration` of rules. Values are stored sealed: the backend sees only ciphertext.
+type RulesConfigs interface {
+	// SetRulesConfig creates the variable or replaces its value.
+	SetRulesConfig(ctx context.Context, key string, sealedValue []byte) error
+	// ListRulesConfigKeys returns every key, sorted.
+	ListRulesConfigKeys(ctx context.Context) ([]string, error)
+	// GetRulesConfigs returns every variable, key to sealed value.
+	GetRulesConfigs(ctx context.Context) (map[string][]byte, error)
+	// DeleteRulesConfig removes a variable; ErrNotFound when there is none by that key.
+	DeleteRulesConfig(ctx context.Context, key string) error
+}
+
 // Store is everything durable. Consumers should depend on the small interfaces above.
 type Store interface {
 	Users
@@ -126,6 +160,8 @@ type Store interface {
 	Connections
 	SigningKeys
 	Grants
+	Rules
+	RulesConfigs
 	// Ping says whether the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

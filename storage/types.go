@@ -192,3 +192,20 @@ type Grant struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
+
+// Rule is an Auth0 rule: a script that runs at a stage of the login, in ascending order
+// (AUTH0-COMPAT §3.1, §5.5).
+type Rule struct {
+	ID      string // rul_...
+	Name    string
+	Enabled bool
+	Script  string
+	Order   int
+	// Stage is when the rule runs; latch runs RuleStageLoginSuccess only.
+	Stage     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// RuleStageLoginSuccess is the stage of rules that run after a successful login.
+const RuleStageLoginSuccess = "login_success"

@@ -37,6 +37,11 @@ type Config struct {
 	RulesAllowedHosts  string   `json:"rules_allowed_hosts"`
 	RulesWorkers       int      `json:"rules_workers"`
 	RulesWorkerMemory  int      `json:"rules_worker_memory_mib"`
+	// RulesPrivateNetworks lets rules call loopback and private addresses (tests, trusted
+	// networks); "true" or "false".
+	RulesPrivateNetworks string `json:"rules_allow_private_networks"`
+
+	MetricsAddr string `json:"metrics_addr"`
 }
 
 // Duration is a time.Duration written as Go writes it ("20s", "1m30s") in every source.
@@ -94,8 +99,10 @@ func (c *Config) settings() []setting {
 		{key: "rules_timeout", env: "LATCH_RULES_TIMEOUT", dur: &c.RulesTimeout, usage: "time budget of a whole rules pipeline"},
 		{key: "rules_script_timeout", env: "LATCH_RULES_SCRIPT_TIMEOUT", dur: &c.RulesScriptTimeout, usage: "time budget of one rule or action"},
 		{key: "rules_allowed_hosts", env: "LATCH_RULES_ALLOWED_HOSTS", str: &c.RulesAllowedHosts, usage: "comma-separated hosts (or *.suffix) rules may call over HTTP; empty: none"},
-		{key: "rules_workers", env: "LATCH_RULES_WORKERS", num: &c.RulesWorkers, usage: "rule worker processes (0: one per CPU)"},
+		{key: "rules_workers", env: "LATCH_RULES_WORKERS", num: &c.RulesWorkers, usage: "rule worker processes (0: twice the CPUs, at least 4)"},
 		{key: "rules_worker_memory_mib", env: "LATCH_RULES_WORKER_MEMORY_MIB", num: &c.RulesWorkerMemory, usage: "memory (RSS) at which a rule worker is killed"},
+		{key: "rules_allow_private_networks", env: "LATCH_RULES_ALLOW_PRIVATE_NETWORKS", str: &c.RulesPrivateNetworks, usage: "let rules call loopback and private addresses: true or false"},
+		{key: "metrics_addr", env: "LATCH_METRICS_ADDR", str: &c.MetricsAddr, usage: "listen address of Prometheus /metrics (empty: not served)"},
 	}
 }
 
@@ -231,6 +238,16 @@ func (c *Config) finish() []error {
 	}
 	if (c.BootstrapClientSecret != "") && len(c.BootstrapClientSecret) < 32 {
 		problems = append(problems, errors.New("bootstrap_client_secret: want at least 32 characters"))
+	}
+	switch c.RulesPrivateNetworks {
+	case "", "true", "false":
+	default:
+		problems = append(problems, fmt.Errorf("rules_allow_private_networks %q: want true or false", c.RulesPrivateNetworks))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			problems = append(problems, fmt.Errorf("metrics_addr %q: want host:port", c.MetricsAddr))
+		}
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -210,4 +211,39 @@ type oidcConfig = oidc.Config
 func oidcProvider(t testing.TB, l *testLatch) (*oidc.Provider, error) {
 	t.Helper()
 	return oidc.NewProvider(context.Background(), l.Issuer)
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	l := startLatch(t, func(c *Config) { c.MetricsAddr = addr })
+	mgmt := l.ManagementToken(t, "")
+	clientID, secret := appClient(t, l, mgmt)
+	signup(t, l, clientID, "metrics@example.com", "Correct-Horse-9", nil)
+	realmLogin(t, l, clientID, secret, "metrics@example.com", "Correct-Horse-9")
+	l.PostForm(t, "/oauth/token", url.Values{"grant_type": {"password"}, "client_id": {clientID}, "client_secret": {secret}, "username": {"metrics@example.com"}, "password": {"wrong"}})
+	l.Do(t, http.MethodGet, "/api/v2/users/auth0%7Cnope", mgmt, nil)
+
+	body := getBody(t, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		`latch_logins_total{outcome="ok"} 1`,
+		`latch_logins_total{outcome="wrong_credentials"} 1`,
+		`latch_signups_total{outcome="ok"} 1`,
+		`latch_http_request_duration_seconds_count{code="4xx",method="GET",route="/api/v2/users/:id"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, "auth0%7Cnope") || strings.Contains(body, "auth0|nope") {
+		t.Error("metrics carry a raw path")
+	}
+	// Not on the public listener.
+	if resp, _ := l.Do(t, http.MethodGet, "/metrics", "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: %d", resp.StatusCode)
+	}
 }

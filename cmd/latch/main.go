@@ -13,9 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/latchauth/latch/rules/sandbox"
 )
 
 func main() {
+	// A rule worker is this same binary started by the sandbox pool: it serves and exits here.
+	sandbox.MaybeRunWorker()
 	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -10,9 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
+	"github.com/latchauth/latch/metrics"
 	"github.com/latchauth/latch/password"
+	"github.com/latchauth/latch/rules"
+	"github.com/latchauth/latch/rules/sandbox"
 	"github.com/latchauth/latch/server"
 	"github.com/latchauth/latch/server/flow"
 	"github.com/latchauth/latch/storage"
@@ -56,9 +60,27 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		log.Info("created the first signing key")
 	}
 	issuer := tokens.NewIssuer(cfg.Issuer, keys)
+	workers := cfg.RulesWorkers
+	if workers == 0 {
+		// Rules that call out over HTTP hold a worker while they wait, so twice the CPUs,
+		// and never so few that two slow logins stall everybody else's.
+		workers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	pool, err := sandbox.NewPool(sandbox.PoolOptions{
+		Workers: workers, MaxWorkerRSS: int64(cfg.RulesWorkerMemory) << 20, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("rule workers: %w", err)
+	}
+	defer func() {
+		if err := pool.Close(); err != nil {
+			log.Error("stopping the rule workers", "error", err)
+		}
+	}()
+	m := metrics.New()
 	svc := flow.New(flow.Deps{
 		Store: store, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
-		Sealer: sealer, Log: log,
+		Sealer: sealer, Rules: pool, RuleLimits: ruleLimits(cfg), Metrics: m, Log: log,
 	})
 	boot, err := svc.Bootstrap(ctx, cfg.BootstrapClientID, cfg.BootstrapClientSecret)
 	if err != nil {
@@ -71,7 +93,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		}
 	}
 	srv := &http.Server{
-		Handler:           server.New(server.Deps{Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Log: log}),
+		Handler:           server.New(server.Deps{Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Metrics: m, Log: log}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -81,6 +103,13 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 	}
 	printWelcome(out, cfg, ln.Addr().String(), boot)
 
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, m, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	go collectExpiredGrants(ctx, store, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -169,4 +198,32 @@ func collectExpiredGrants(ctx context.Context, store storage.Grants, log *slog.L
 			}
 		}
 	}
+}
+
+// serveMetrics serves /metrics on its own address, so that it can stay off the public one.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "error", err)
+		}
+	}()
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}
+
+// ruleLimits turns the configuration into the limits every pipeline runs under.
+func ruleLimits(cfg Config) rules.Limits {
+	l := rules.DefaultLimits()
+	l.Pipeline = time.Duration(cfg.RulesTimeout)
+	l.PerScript = time.Duration(cfg.RulesScriptTimeout)
+	l.AllowedHosts = cfg.AllowedHosts()
+	l.AllowPrivateNetworks = cfg.RulesPrivateNetworks == "true"
+	return l
 }

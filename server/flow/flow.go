@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/memo"
+	"github.com/latchauth/latch/metrics"
 	"github.com/latchauth/latch/password"
 	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/storage"
@@ -42,6 +43,8 @@ type Service struct {
 	grants      storage.ClientGrants
 	connections storage.Connections
 	issuances   storage.Grants
+	ruleStore   storage.Rules
+	ruleConfigs storage.RulesConfigs
 
 	hasher *password.Hasher
 	issuer *tokens.Issuer
@@ -53,10 +56,13 @@ type Service struct {
 	sealer     *tokens.Sealer
 	rules      rules.Runner
 	ruleLimits rules.Limits
+	metrics    *metrics.Metrics
 
 	// recentGrants remembers grants by id. Grants never change once written, so /userinfo
 	// can answer from memory for a token it has seen or issued.
 	recentGrants *memo.Map[string, storage.Grant]
+	// enabledRules caches what EnabledRules loads; this Service's rule writes invalidate it.
+	enabledRules ruleCache
 }
 
 // recentGrantsSize bounds the grants remembered (each holds its custom claims, ≤ 100 KB
@@ -76,7 +82,9 @@ type Deps struct {
 	Rules rules.Runner
 	// RuleLimits bound each pipeline run.
 	RuleLimits rules.Limits
-	Log        *slog.Logger
+	// Metrics records outcomes and rule timings; nil records nothing.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // New builds the service.
@@ -84,8 +92,9 @@ func New(d Deps) *Service {
 	store := d.Store
 	return &Service{
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
+		ruleStore: store, ruleConfigs: store,
 		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
-		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits,
+		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics,
 		recentGrants: memo.New[string, storage.Grant](recentGrantsSize),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/storage"
 )
 
@@ -91,5 +92,29 @@ func TestProfileDefaults(t *testing.T) {
 	applyProfileDefaults(&u)
 	if u.Name != "X" || u.Nickname != "ex" || u.Picture != "https://example.com/x.png" {
 		t.Fatalf("defaults overwrote given values: %+v", u)
+	}
+}
+
+func TestGrantedScopes(t *testing.T) {
+	req := []string{"openid", "profile", "read:x"}
+	cases := []struct {
+		resp rules.Response
+		want string
+	}{
+		{rules.Response{}, "<nil>"},
+		{rules.Response{AccessTokenScopes: []string{"openid"}}, "openid"},
+		{rules.Response{AccessTokenScopesAdded: []string{"write:x", "openid"}}, "openid profile read:x write:x"},
+		{rules.Response{AccessTokenScopesRemoved: []string{"read:x"}}, "openid profile"},
+		{rules.Response{AccessTokenScopes: []string{"a"}, AccessTokenScopesAdded: []string{"b"}, AccessTokenScopesRemoved: []string{"a"}}, "b"},
+	}
+	for _, c := range cases {
+		got := grantedScopes(req, c.resp)
+		s := strings.Join(got, " ")
+		if got == nil {
+			s = "<nil>"
+		}
+		if s != c.want {
+			t.Errorf("grantedScopes(%+v) = %q, want %q", c.resp, s, c.want)
+		}
 	}
 }

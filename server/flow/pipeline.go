@@ -49,7 +49,18 @@ func (s *Service) runPostLogin(ctx context.Context, in loginInput) (loginDecisio
 	if len(scripts) == 0 || s.rules == nil {
 		return loginDecision{}, nil
 	}
-	req := rules.Request{
+	resp, err := s.rules.Run(ctx, s.postLoginRequest(in, scripts, configuration))
+	if err != nil {
+		return loginDecision{}, fmt.Errorf("run rules: %w", err)
+	}
+	s.logPipeline(ctx, in, resp)
+	d, _, err := s.decide(in, resp)
+	return d, err
+}
+
+// postLoginRequest describes a login to the pipeline.
+func (s *Service) postLoginRequest(in loginInput, scripts []rules.Script, configuration map[string]string) rules.Request {
+	return rules.Request{
 		Trigger:       rules.TriggerPostLogin,
 		Scripts:       scripts,
 		User:          in.user,
@@ -73,11 +84,12 @@ func (s *Service) runPostLogin(ctx context.Context, in loginInput) (loginDecisio
 			},
 		},
 	}
-	resp, err := s.rules.Run(ctx, req)
-	if err != nil {
-		return loginDecision{}, fmt.Errorf("run rules: %w", err)
-	}
-	s.logPipeline(ctx, in, resp)
+}
+
+// decide turns the pipeline's response into what the login does: go ahead with these
+// writes and claims, or stop with a denial or a failure. dropped names the claims the claim
+// policy removed.
+func (s *Service) decide(in loginInput, resp rules.Response) (d loginDecision, dropped []string, err error) {
 	switch resp.Outcome {
 	case rules.OutcomeOK:
 	case rules.OutcomeDenied:
@@ -90,32 +102,37 @@ func (s *Service) runPostLogin(ctx context.Context, in loginInput) (loginDecisio
 				msg = resp.Denial.Message
 			}
 		}
-		return loginDecision{}, &DeniedError{Code: code, Message: msg}
+		return loginDecision{}, nil, &DeniedError{Code: code, Message: msg}
 	default:
 		if resp.Error != nil {
-			return loginDecision{}, fmt.Errorf("%w: %s (%s): %s", ErrRuleFailed, resp.Error.Name, resp.Error.Kind, resp.Error.Message)
+			return loginDecision{}, nil, fmt.Errorf("%w: %s (%s): %s", ErrRuleFailed, resp.Error.Name, resp.Error.Kind, resp.Error.Message)
 		}
-		return loginDecision{}, ErrRuleFailed
+		return loginDecision{}, nil, ErrRuleFailed
 	}
 
-	d := loginDecision{writes: resp.MetadataWrites, scopes: resp.AccessTokenScopes}
+	d = loginDecision{writes: resp.MetadataWrites, scopes: grantedScopes(in.scopes, resp)}
 	var droppedID, droppedAT []string
 	d.idClaims, droppedID = tokens.FilterCustomClaims(resp.IDTokenClaims, in.scopes)
 	d.atClaims, droppedAT = tokens.FilterCustomClaims(resp.AccessTokenClaims, in.scopes)
-	if len(droppedID)+len(droppedAT) > 0 {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "rules set claims that were dropped",
-			slog.String("user_id", in.user.ID), slog.String("client_id", in.client.ID),
-			slog.String("id_token", strings.Join(droppedID, ",")), slog.String("access_token", strings.Join(droppedAT, ",")))
+	for _, k := range droppedID {
+		dropped = append(dropped, "id_token:"+k)
+	}
+	for _, k := range droppedAT {
+		dropped = append(dropped, "access_token:"+k)
+	}
+	if len(dropped) > 0 {
+		s.log.Warn("rules set claims that were dropped", "user_id", in.user.ID, "client_id", in.client.ID,
+			"claims", strings.Join(dropped, ","))
 	}
 	if tokens.CustomClaimsSize(d.idClaims) > tokens.MaxCustomClaimsBytes || tokens.CustomClaimsSize(d.atClaims) > tokens.MaxCustomClaimsBytes {
-		return loginDecision{}, ErrClaimsTooLarge
+		return loginDecision{}, dropped, ErrClaimsTooLarge
 	}
 	for _, w := range d.writes {
 		if err := checkRuleMetadataWrite(w); err != nil {
-			return loginDecision{}, fmt.Errorf("%w: %v", ErrRuleFailed, err)
+			return loginDecision{}, dropped, fmt.Errorf("%w: %v", ErrRuleFailed, err)
 		}
 	}
-	return d, nil
+	return d, dropped, nil
 }
 
 // checkRuleMetadataWrite applies the storage rules to what a script asked to save: no "."
@@ -160,9 +177,33 @@ func (s *Service) logPipeline(ctx context.Context, in loginInput, resp rules.Res
 	if len(resp.Console) > 0 {
 		attrs = append(attrs, slog.Any("console", resp.Console))
 	}
+	for _, t := range resp.Timings {
+		s.metrics.Rule(t.Name, t.Outcome, t.Duration)
+	}
+	s.metrics.Pipeline(rules.TriggerPostLogin, resp.Outcome, resp.Duration)
 	level := slog.LevelInfo
 	if resp.Outcome == rules.OutcomeError {
 		level = slog.LevelWarn
 	}
 	s.log.LogAttrs(ctx, level, "rules ran", attrs...)
+}
+
+// grantedScopes is what the access token grants after the scripts: the requested scopes, or
+// the list a rule set (context.accessToken.scope), then the actions' addScope and
+// removeScope. nil means unchanged.
+func grantedScopes(requested []string, resp rules.Response) []string {
+	if resp.AccessTokenScopes == nil && len(resp.AccessTokenScopesAdded) == 0 && len(resp.AccessTokenScopesRemoved) == 0 {
+		return nil
+	}
+	base := requested
+	if resp.AccessTokenScopes != nil {
+		base = resp.AccessTokenScopes
+	}
+	out := make([]string, 0, len(base)+len(resp.AccessTokenScopesAdded))
+	for _, sc := range append(append([]string(nil), base...), resp.AccessTokenScopesAdded...) {
+		if !tokens.HasScope(out, sc) && !tokens.HasScope(resp.AccessTokenScopesRemoved, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/latchauth/latch/rules"
 )
 
-// postLoginScripts returns the enabled rules in order (then the post-login actions) and
-// the rules configuration. Until rules can be stored, there are none.
+// postLoginScripts returns what runs after a successful authentication: the enabled rules
+// in order, and the rules configuration. (Post-login actions will follow the rules.)
 func (s *Service) postLoginScripts(ctx context.Context) ([]rules.Script, map[string]string, error) {
-	return nil, nil, nil
+	return s.EnabledRules(ctx)
 }

@@ -49,6 +49,31 @@ var (
 
 // Signup creates a user in a database connection and returns it.
 func (s *Service) Signup(ctx context.Context, req SignupRequest) (storage.User, error) {
+	u, err := s.signup(ctx, req)
+	s.metrics.Signup(signupOutcome(err))
+	return u, err
+}
+
+func signupOutcome(err error) string {
+	var (
+		inv  *InvalidRequestError
+		weak *WeakPasswordError
+	)
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrUserExists), errors.Is(err, ErrUsernameExists):
+		return "user_exists"
+	case errors.As(err, &weak), errors.Is(err, ErrPasswordInDictionary):
+		return "weak_password"
+	case errors.As(err, &inv), errors.Is(err, ErrClientAuth):
+		return "invalid_request"
+	default:
+		return "error"
+	}
+}
+
+func (s *Service) signup(ctx context.Context, req SignupRequest) (storage.User, error) {
 	if req.ClientID == "" {
 		return storage.User{}, missing("client_id")
 	}

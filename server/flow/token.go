@@ -39,6 +39,35 @@ type PasswordGrant struct {
 
 // PasswordLogin verifies a user's password and issues tokens.
 func (s *Service) PasswordLogin(ctx context.Context, g PasswordGrant) (TokenResponse, error) {
+	resp, err := s.passwordLogin(ctx, g)
+	s.metrics.Login(loginOutcome(err))
+	return resp, err
+}
+
+// loginOutcome names an outcome for the metrics.
+func loginOutcome(err error) string {
+	var den *DeniedError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrWrongCredentials):
+		return "wrong_credentials"
+	case errors.Is(err, ErrUserBlocked):
+		return "blocked"
+	case errors.As(err, &den):
+		return "denied"
+	case errors.Is(err, ErrRuleFailed), errors.Is(err, ErrClaimsTooLarge):
+		return "rule_failed"
+	default:
+		var inv *InvalidRequestError
+		if errors.As(err, &inv) {
+			return "invalid_request"
+		}
+		return "error"
+	}
+}
+
+func (s *Service) passwordLogin(ctx context.Context, g PasswordGrant) (TokenResponse, error) {
 	if !g.Client.HasGrantType(g.GrantType) {
 		return TokenResponse{}, denied("unauthorized_client", "Grant type '%s' not allowed for the client.", g.GrantType)
 	}
@@ -159,62 +188,78 @@ func (s *Service) userAudience(requested string) (string, error) {
 	}
 }
 
-// issueUserTokens signs the access token (and the ID token when openid was asked for) and
-// records the grant, so that /userinfo can answer with the same custom claims.
-func (s *Service) issueUserTokens(ctx context.Context, u storage.User, c storage.Client, scopes []string, audience, grantType string, d loginDecision) (TokenResponse, error) {
-	now := s.now()
-	grantID := storage.NewGrantID()
+// tokenClaims are the claim sets of one issuance, before signing.
+type tokenClaims struct {
+	scope   string
+	access  map[string]any
+	id      map[string]any // nil without the openid scope
+	custom  map[string]any // the ID token's custom claims, kept with the grant for /userinfo
+	expires time.Time      // of the access token
+}
+
+// buildTokenClaims computes what the access token and the ID token of a login will say.
+// It is pure, so a dry run shows exactly what a login would issue.
+func (s *Service) buildTokenClaims(u storage.User, c storage.Client, scopes []string, audience, grantType, grantID string, d loginDecision, now time.Time) tokenClaims {
 	scope := strings.Join(scopes, " ")
 	if d.scopes != nil {
 		// The rules changed what the access token grants.
 		scope = strings.Join(d.scopes, " ")
 	}
-	custom := d.idClaims
-
 	atExp := now.Add(DefaultAccessTokenLifetime)
 	var aud any = audience
 	if audience != s.UserinfoAudience() && tokens.HasScope(scopes, "openid") {
 		aud = []string{audience, s.UserinfoAudience()}
 	}
-	atClaims := make(map[string]any, len(d.atClaims)+8)
+	access := make(map[string]any, len(d.atClaims)+9)
 	for k, v := range d.atClaims {
-		atClaims[k] = v
+		access[k] = v
 	}
 	for k, v := range map[string]any{
 		"iss": s.issuerURL, "sub": u.ID, "aud": aud, "azp": c.ID,
 		"iat": now.Unix(), "exp": atExp.Unix(), "scope": scope, "jti": grantID, "gty": grantType,
 	} {
-		atClaims[k] = v // protocol claims always win (the claim policy drops them from rules anyway)
+		access[k] = v // protocol claims always win (the claim policy drops them from rules anyway)
 	}
-	at, err := s.issuer.SignAccessToken(atClaims)
-	if err != nil {
-		return TokenResponse{}, fmt.Errorf("sign access token: %w", err)
-	}
-	resp := TokenResponse{AccessToken: at, Scope: scope, ExpiresIn: int(DefaultAccessTokenLifetime.Seconds()), TokenType: "Bearer"}
-
+	tc := tokenClaims{scope: scope, access: access, custom: d.idClaims, expires: atExp}
 	if tokens.HasScope(scopes, "openid") {
-		claims := tokens.UserClaims(u, scopes)
-		for k, v := range custom {
-			claims[k] = v
+		id := tokens.UserClaims(u, scopes)
+		for k, v := range d.idClaims {
+			id[k] = v
 		}
 		lifetime := DefaultIDTokenLifetime
 		if l := c.JWTConfiguration.LifetimeInSeconds; l > 0 {
 			lifetime = time.Duration(l) * time.Second
 		}
-		claims["iss"] = s.issuerURL
-		claims["sub"] = u.ID
-		claims["aud"] = c.ID
-		claims["iat"] = now.Unix()
-		claims["exp"] = now.Add(lifetime).Unix()
-		claims["auth_time"] = u.LastLogin.Unix()
-		if resp.IDToken, err = s.issuer.SignIDToken(claims); err != nil {
+		id["iss"] = s.issuerURL
+		id["sub"] = u.ID
+		id["aud"] = c.ID
+		id["iat"] = now.Unix()
+		id["exp"] = now.Add(lifetime).Unix()
+		id["auth_time"] = u.LastLogin.Unix()
+		tc.id = id
+	}
+	return tc
+}
+
+// issueUserTokens signs the access token (and the ID token when openid was asked for) and
+// records the grant, so that /userinfo can answer with the same custom claims.
+func (s *Service) issueUserTokens(ctx context.Context, u storage.User, c storage.Client, scopes []string, audience, grantType string, d loginDecision) (TokenResponse, error) {
+	now := s.now()
+	grantID := storage.NewGrantID()
+	tc := s.buildTokenClaims(u, c, scopes, audience, grantType, grantID, d, now)
+	at, err := s.issuer.SignAccessToken(tc.access)
+	if err != nil {
+		return TokenResponse{}, fmt.Errorf("sign access token: %w", err)
+	}
+	resp := TokenResponse{AccessToken: at, Scope: tc.scope, ExpiresIn: int(DefaultAccessTokenLifetime.Seconds()), TokenType: "Bearer"}
+	if tc.id != nil {
+		if resp.IDToken, err = s.issuer.SignIDToken(tc.id); err != nil {
 			return TokenResponse{}, fmt.Errorf("sign id token: %w", err)
 		}
 	}
-
 	g := storage.Grant{
-		ID: grantID, UserID: u.ID, ClientID: c.ID, Audience: audience, Scope: scope,
-		Claims: custom, CreatedAt: now, ExpiresAt: atExp,
+		ID: grantID, UserID: u.ID, ClientID: c.ID, Audience: audience, Scope: tc.scope,
+		Claims: tc.custom, CreatedAt: now, ExpiresAt: tc.expires,
 	}
 	if err := s.issuances.CreateGrant(ctx, g); err != nil {
 		return TokenResponse{}, fmt.Errorf("record grant: %w", err)

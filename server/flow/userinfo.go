@@ -35,22 +35,30 @@ func (s *Service) UserInfo(ctx context.Context, claims map[string]any) (map[stri
 	if u.Blocked {
 		return nil, ErrUserBlocked
 	}
-	out := tokens.UserClaims(u, scopes)
+	var custom map[string]any
 	if jti, _ := claims["jti"].(string); jti != "" {
 		g, err := s.grant(ctx, jti)
 		switch {
 		case err == nil && g.UserID == u.ID:
-			for k, v := range g.Claims {
-				if _, standard := out[k]; !standard {
-					out[k] = v
-				}
-			}
+			custom = g.Claims
 		case err != nil && !errors.Is(err, storage.ErrNotFound):
 			return nil, fmt.Errorf("userinfo grant: %w", err)
 		}
 	}
+	return userinfoClaims(u, scopes, custom), nil
+}
+
+// userinfoClaims is the /userinfo body: the profile's standard claims for the scopes (always
+// the latest values) and the custom claims the grant's ID token carried.
+func userinfoClaims(u storage.User, scopes []string, custom map[string]any) map[string]any {
+	out := tokens.UserClaims(u, scopes)
+	for k, v := range custom {
+		if _, standard := out[k]; !standard {
+			out[k] = v
+		}
+	}
 	out["sub"] = u.ID
-	return out, nil
+	return out
 }
 
 // grant reads a grant, from memory when it was seen recently.

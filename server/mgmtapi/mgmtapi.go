@@ -32,6 +32,9 @@ func (h *Handler) Routes(g *echo.Group) {
 	g.Use(h.authenticate)
 	h.userRoutes(g)
 	h.clientRoutes(g)
+	h.tryRoutes(g)
+	h.ruleRoutes(g)
+	h.rulesConfigRoutes(g)
 }
 
 // grantedScopesKey holds the token's scopes in the request context.

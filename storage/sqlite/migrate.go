@@ -113,6 +113,27 @@ CREATE TABLE grants (
 CREATE INDEX grants_user ON grants (user_id);
 CREATE INDEX grants_expires ON grants (expires_at);
 `,
+	// 2: rules and rules-configs.
+	`
+CREATE TABLE rules (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	enabled    INTEGER NOT NULL DEFAULT 1,
+	script     TEXT NOT NULL DEFAULT '',
+	rule_order INTEGER NOT NULL,
+	stage      TEXT NOT NULL,
+	created_at INTEGER,
+	updated_at INTEGER,
+	-- Rules of a stage run in order, so two of them cannot share one.
+	UNIQUE (stage, rule_order)
+) STRICT;
+
+-- Values are sealed before they get here: the database alone does not reveal them.
+CREATE TABLE rules_configs (
+	key          TEXT PRIMARY KEY,
+	sealed_value BLOB NOT NULL
+) STRICT;
+`,
 }
 
 // migrate applies the missing steps in one transaction: a database is either at its old

@@ -41,6 +41,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Connections", connectionTests},
 		{"SigningKeys", signingKeyTests},
 		{"Grants", grantTests},
+		{"Rules", ruleTests},
+		{"RulesConfigs", rulesConfigTests},
 		{"Ping", []subtest{{"Ping", testPing}}},
 		{"Concurrency", concurrencyTests},
 	}
