@@ -304,6 +304,7 @@ func (c Config) Redacted() []any {
 func usage(w io.Writer) {
 	c := defaults()
 	fmt.Fprintln(w, "usage: latch [serve] [flags]")
+	fmt.Fprintln(w, "       latch rules test FILE --user EMAIL --app CLIENT_ID   (dry run against a running latch)")
 	fmt.Fprintln(w, "  --config PATH   JSON config file (env LATCH_CONFIG)")
 	for _, s := range c.settings() {
 		fmt.Fprintf(w, "  --%-24s %s (env %s)\n", strings.ReplaceAll(s.key, "_", "-"), s.usage, s.env)

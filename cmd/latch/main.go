@@ -1,6 +1,7 @@
 // Command latch is the latch authentication server.
 //
 //	latch [serve] [flags]   run the server (the default command)
+//	latch rules test FILE   dry-run a rule against a running latch (see latch rules)
 //	latch help              list the flags and environment variables
 package main
 
@@ -25,13 +26,15 @@ func main() {
 
 func cli(args []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "rules" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
+	case "rules":
+		return rulesCommand(args, stdout, stderr, os.Getenv)
 	}
 	cfg, err := loadConfig(args, os.Getenv, os.ReadFile)
 	if err != nil {
