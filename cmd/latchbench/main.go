@@ -100,6 +100,27 @@ func run(latchBin string, dur, rpsDur time.Duration) error {
 	report("password login", login, ceiling, 0.97)
 	fmt.Printf("RSS after the login run: %.1f MiB\n\n", l.rssMiB())
 
+	// The same logins with five typical rules (benchRules), run in the sandboxed workers.
+	if err := c.postJSONAuth(l.url+"/api/v2/rules-configs/DEFAULT_TIER", mgmt, http.MethodPut, map[string]any{"value": "gold"}); err != nil {
+		return err
+	}
+	for i, script := range benchRules {
+		if err := c.postJSONAuth(l.url+"/api/v2/rules", mgmt, http.MethodPost, map[string]any{"name": fmt.Sprintf("bench-rule-%d", i+1), "script": script}); err != nil {
+			return err
+		}
+	}
+	withRules, ceiling := bracketed(conc, dur, func() error {
+		n := next.Add(1)%users + 1
+		_, err := c.token(l.url, url.Values{
+			"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {"Username-Password-Authentication"},
+			"client_id": {appID}, "client_secret": {appSecret}, "username": {fmt.Sprintf("bench%d@example.com", n)},
+			"password": {password}, "scope": {"openid profile email"},
+		})
+		return err
+	})
+	report("password login with 5 rules", withRules, ceiling, 0.97)
+	fmt.Printf("RSS of latch after the rules run: %.1f MiB (rule workers are separate processes)\n\n", l.rssMiB())
+
 	access, _ := lastAccess.Load().(string)
 	if access == "" {
 		return fmt.Errorf("no successful login to take an access token from")
@@ -337,6 +358,46 @@ func (c *client) token(base string, form url.Values) (string, error) {
 	}
 	err := c.do(req, &out)
 	return out.AccessToken, err
+}
+
+// benchRules are five typical rules: claims from metadata, a login counter saved in
+// user_metadata, a domain check, a configuration value, the request's geoip.
+var benchRules = []string{
+	`function (user, context, callback) {
+  user.user_metadata = user.user_metadata || {};
+  context.idToken['https://example.com/plan'] = user.user_metadata.plan || 'free';
+  context.accessToken['https://example.com/plan'] = user.user_metadata.plan || 'free';
+  callback(null, user, context);
+}`,
+	`function (user, context, callback) {
+  user.user_metadata = user.user_metadata || {};
+  user.user_metadata.logins = (user.user_metadata.logins || 0) + 1;
+  auth0.users.updateUserMetadata(user.user_id, user.user_metadata)
+    .then(function () { callback(null, user, context); })
+    .catch(function (err) { callback(err); });
+}`,
+	`function (user, context, callback) {
+  if (user.email.split('@')[1] === 'blocked.example') return callback(new UnauthorizedError('Access denied'));
+  callback(null, user, context);
+}`,
+	`function (user, context, callback) {
+  context.idToken['https://example.com/tier'] = configuration.DEFAULT_TIER;
+  callback(null, user, context);
+}`,
+	`function (user, context, callback) {
+  var geo = context.request.geoip || {};
+  context.idToken['https://example.com/country'] = geo.country_code || 'unknown';
+  callback(null, user, context);
+}`,
+}
+
+// postJSONAuth sends a JSON body with the Management token.
+func (c *client) postJSONAuth(u, token, method string, body any) error {
+	data, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(context.Background(), method, u, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return c.do(req, nil)
 }
 
 func (c *client) createApp(base, mgmt string) (string, string, error) {
