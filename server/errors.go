@@ -20,7 +20,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		status, body, header := render(err, c.Request().URL.Path)
 		if status >= 500 {
-			log.Error("request failed", "request_id", requestID(c), "path", c.Request().URL.Path, "error", err)
+			log.ErrorContext(c.Request().Context(), "request failed", "path", c.Request().URL.Path, "error", err)
 		}
 		for k, v := range header {
 			c.Response().Header().Set(k, v)

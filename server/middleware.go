@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/latchauth/latch/internal/requestid"
 	"github.com/latchauth/latch/metrics"
 )
 
@@ -21,6 +22,15 @@ func newRequestID() string {
 
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// carryRequestID puts the request id into the request's context, where the logger finds it
+// for every record written while serving the request (requestid.Handler).
+func carryRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(requestid.With(c.Request().Context(), requestID(c))))
+		return next(c)
+	}
 }
 
 // accessLog writes one line per request. It logs the path without the query string, because
@@ -36,7 +46,6 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 			// c.Path is the route pattern (/api/v2/users/:id), so labels stay bounded.
 			m.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("request_id", requestID(c)),
 				slog.String("method", c.Request().Method),
 				slog.String("path", c.Request().URL.Path),
 				slog.Int("status", c.Response().Status),

@@ -39,6 +39,7 @@ func New(d Deps) *echo.Echo {
 	e.HTTPErrorHandler = errorHandler(d.Log)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		carryRequestID,
 		recoverer(d.Log),
 		accessLog(d.Log, d.Metrics),
 		securityHeaders,

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latchauth/latch/internal/requestid"
 )
 
 // testLatch is a real latch server on 127.0.0.1 with its own SQLite data dir, started the
@@ -26,6 +28,7 @@ type testLatch struct {
 	ClientSecret string
 	Config       Config
 	Output       *syncBuffer // what serve printed for a person
+	Logs         *syncBuffer // latch's log (warnings and errors)
 
 	t      testing.TB
 	cancel context.CancelFunc
@@ -58,7 +61,7 @@ func startLatch(t testing.TB, mutate ...func(*Config)) *testLatch {
 	l := &testLatch{
 		URL: strings.TrimSuffix(cfg.Issuer, "/"), Issuer: cfg.Issuer, DataDir: cfg.DataDir,
 		ClientID: cfg.BootstrapClientID, ClientSecret: cfg.BootstrapClientSecret, Config: cfg,
-		Output: &syncBuffer{}, t: t,
+		Output: &syncBuffer{}, Logs: &syncBuffer{}, t: t,
 	}
 	l.start(ln)
 	t.Cleanup(l.Stop)
@@ -69,7 +72,7 @@ func (l *testLatch) start(ln net.Listener) {
 	l.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel, l.done = cancel, make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(testLogWriter{l.t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(requestid.NewHandler(slog.NewTextHandler(testLogWriter{l.t, l.Logs}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	go func() { l.done <- serve(ctx, l.Config, ln, l.Output, log) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -201,11 +204,14 @@ func mustJSON(t testing.TB, data []byte, v any) {
 }
 
 // testLogWriter sends latch's log to the test log, so it shows only for failing tests.
-type testLogWriter struct{ t testing.TB }
+type testLogWriter struct {
+	t    testing.TB
+	keep *syncBuffer
+}
 
 func (w testLogWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	return w.keep.Write(p)
 }
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test to share.

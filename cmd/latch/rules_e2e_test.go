@@ -225,6 +225,18 @@ func TestRuleFailureIsServerError(t *testing.T) {
 		if strings.Contains(string(body), "secret internals") {
 			t.Fatalf("the rule's error leaked to the client: %s", body)
 		}
+		// The admin finds the cause in the log, under the request's id.
+		id := resp.Header.Get("X-Request-Id")
+		found := false
+		for _, line := range strings.Split(l.Logs.String(), "\n") {
+			found = found || (id != "" && strings.Contains(line, `msg="rules ran"`) && strings.Contains(line, "request_id="+id))
+		}
+		if !found {
+			t.Fatalf("no rules log line with request id %q:\n%s", id, l.Logs.String())
+		}
 	}
 	realmLogin(t, l, clientID, secret, "fine@example.com", "Correct-Horse-9")
+	if !strings.Contains(l.Logs.String(), "secret internals") {
+		t.Fatal("the rule's error is not in the log")
+	}
 }

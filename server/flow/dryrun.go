@@ -118,7 +118,7 @@ func (s *Service) DryRun(ctx context.Context, req DryRunRequest) (DryRunResult, 
 	out.Console, out.Timings = append(out.Console, resp.Console...), append(out.Timings, resp.Timings...)
 	out.DurationMS = float64(resp.Duration.Microseconds()) / 1000
 
-	d, dropped, err := s.decide(in, resp)
+	d, dropped, err := s.decide(ctx, in, resp)
 	out.DroppedClaims = dropped
 	if err != nil {
 		var den *DeniedError

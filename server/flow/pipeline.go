@@ -54,7 +54,7 @@ func (s *Service) runPostLogin(ctx context.Context, in loginInput) (loginDecisio
 		return loginDecision{}, fmt.Errorf("run rules: %w", err)
 	}
 	s.logPipeline(ctx, in, resp)
-	d, _, err := s.decide(in, resp)
+	d, _, err := s.decide(ctx, in, resp)
 	return d, err
 }
 
@@ -89,7 +89,7 @@ func (s *Service) postLoginRequest(in loginInput, scripts []rules.Script, config
 // decide turns the pipeline's response into what the login does: go ahead with these
 // writes and claims, or stop with a denial or a failure. dropped names the claims the claim
 // policy removed.
-func (s *Service) decide(in loginInput, resp rules.Response) (d loginDecision, dropped []string, err error) {
+func (s *Service) decide(ctx context.Context, in loginInput, resp rules.Response) (d loginDecision, dropped []string, err error) {
 	switch resp.Outcome {
 	case rules.OutcomeOK:
 	case rules.OutcomeDenied:
@@ -121,7 +121,7 @@ func (s *Service) decide(in loginInput, resp rules.Response) (d loginDecision, d
 		dropped = append(dropped, "access_token:"+k)
 	}
 	if len(dropped) > 0 {
-		s.log.Warn("rules set claims that were dropped", "user_id", in.user.ID, "client_id", in.client.ID,
+		s.log.WarnContext(ctx, "rules set claims that were dropped", "user_id", in.user.ID, "client_id", in.client.ID,
 			"claims", strings.Join(dropped, ","))
 	}
 	if tokens.CustomClaimsSize(d.idClaims) > tokens.MaxCustomClaimsBytes || tokens.CustomClaimsSize(d.atClaims) > tokens.MaxCustomClaimsBytes {
