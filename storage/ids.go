@@ -24,6 +24,12 @@ func NewClientGrantID() string { return "cgr_" + randomHex(8) }
 // NewRuleID returns "rul_" and 16 random characters.
 func NewRuleID() string { return "rul_" + randomHex(8) }
 
+// NewActionID returns "act_" and 16 random characters.
+func NewActionID() string { return "act_" + randomHex(8) }
+
+// NewBindingID returns "bnd_" and 16 random characters.
+func NewBindingID() string { return "bnd_" + randomHex(8) }
+
 // NewGrantID returns a grant id with 128 bits of entropy.
 func NewGrantID() string { return randomString(16) }
 

@@ -151,6 +151,28 @@ type RulesConfigs interface {
 	DeleteRulesConfig(ctx context.Context, key string) error
 }
 
+// Actions stores Auth0 actions and their trigger bindings (AUTH0-COMPAT §4). Names are
+// unique (compared exactly). Actions are few and small enough to list whole.
+type Actions interface {
+	// CreateAction stores a. ErrAlreadyExists when the id or the name is taken.
+	CreateAction(ctx context.Context, a Action) error
+	GetAction(ctx context.Context, id string) (Action, error)
+	// ListActions returns every action, oldest first (ties by id).
+	ListActions(ctx context.Context) ([]Action, error)
+	// UpdateAction replaces the action with what update returns (see the package contract).
+	// A name taken by another action is ErrAlreadyExists.
+	UpdateAction(ctx context.Context, id string, update func(Action) (Action, error)) (Action, error)
+	// DeleteAction removes the action and every binding of it.
+	DeleteAction(ctx context.Context, id string) error
+	// SetTriggerBindings replaces the trigger's bindings, atomically, with bindings in the
+	// order given: each gets Trigger = trigger and Order = its 1-based position; ID and
+	// DisplayName are kept as given. ErrNotFound (and nothing changes) when a binding names
+	// an action that does not exist. It returns the bindings as stored.
+	SetTriggerBindings(ctx context.Context, trigger string, bindings []ActionBinding) ([]ActionBinding, error)
+	// ListTriggerBindings returns the trigger's bindings by ascending order.
+	ListTriggerBindings(ctx context.Context, trigger string) ([]ActionBinding, error)
+}
+
 // Store is everything durable. Consumers should depend on the small interfaces above.
 type Store interface {
 	Users
@@ -162,6 +184,7 @@ type Store interface {
 	Grants
 	Rules
 	RulesConfigs
+	Actions
 	// Ping says whether the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -209,3 +210,31 @@ type Rule struct {
 
 // RuleStageLoginSuccess is the stage of rules that run after a successful login.
 const RuleStageLoginSuccess = "login_success"
+
+// Action is an Auth0 action (AUTH0-COMPAT §4): code that runs at the triggers it is bound
+// to. latch keeps one version of each action: Deployed says whether that version may be
+// bound (Auth0's draft/deployed split, without the version history).
+type Action struct {
+	ID                string // act_...
+	Name              string
+	Code              string
+	Runtime           string // "node18"
+	SupportedTriggers []string
+	Deployed          bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// SupportsTrigger says whether the action declares the trigger.
+func (a Action) SupportsTrigger(trigger string) bool {
+	return slices.Contains(a.SupportedTriggers, trigger)
+}
+
+// ActionBinding puts an action in a trigger's flow; bindings run by ascending Order.
+type ActionBinding struct {
+	ID          string // bnd_...
+	Trigger     string
+	ActionID    string
+	Order       int
+	DisplayName string
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/server/apierror"
 	"github.com/latchauth/latch/server/bind"
 	"github.com/latchauth/latch/server/flow"
@@ -64,6 +65,7 @@ func (h *Handler) Signup(c echo.Context) error {
 		ClientID: body.ClientID, Connection: body.Connection, Email: body.Email, Password: body.Password,
 		Username: body.Username, GivenName: body.GivenName, FamilyName: body.FamilyName, Name: body.Name,
 		Nickname: body.Nickname, Picture: body.Picture, PhoneNumber: body.PhoneNumber, UserMetadata: meta,
+		Request: signupRuleRequest(c, body),
 	})
 	if err != nil {
 		return signupError(err)
@@ -78,10 +80,15 @@ func (h *Handler) Signup(c echo.Context) error {
 // signupError translates flow errors into the database-connection error body.
 func signupError(err error) error {
 	var (
-		inv  *flow.InvalidRequestError
-		weak *flow.WeakPasswordError
+		inv    *flow.InvalidRequestError
+		weak   *flow.WeakPasswordError
+		denied *flow.SignupDeniedError
 	)
 	switch {
+	case errors.As(err, &denied):
+		// A pre-user-registration action refused: its code and its message for the user.
+		// Auth0's exact body is UNCONFIRMED (docs/compatibility.md).
+		return apierror.BadSignup(denied.Code, denied.Message)
 	case errors.As(err, &inv):
 		return apierror.BadSignup("invalid_signup", inv.Message)
 	case errors.As(err, &weak):
@@ -103,4 +110,22 @@ func signupError(err error) error {
 	default:
 		return &apierror.DBConnection{StatusCode: http.StatusInternalServerError, Name: "InternalServerError", Code: "internal_error", Description: "Internal error", Cause: err}
 	}
+}
+
+// signupRuleRequest describes the signup for the actions (event.request): the body's string
+// fields without the password, and the client's address.
+func signupRuleRequest(c echo.Context, body signupBody) rules.HTTPRequest {
+	params := map[string]string{}
+	for k, v := range map[string]string{
+		"client_id": body.ClientID, "connection": body.Connection, "email": body.Email, "username": body.Username,
+		"given_name": body.GivenName, "family_name": body.FamilyName, "name": body.Name, "nickname": body.Nickname,
+		"picture": body.Picture, "phone_number": body.PhoneNumber,
+	} {
+		if v != "" {
+			params[k] = v
+		}
+	}
+	req := ruleRequest(c.Request(), params)
+	req.IP = c.RealIP()
+	return req
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/latchauth/latch/storage"
 )
@@ -19,6 +20,7 @@ var ManagementScopes = []string{
 	"read:connections", "create:connections", "update:connections", "delete:connections",
 	"read:rules", "create:rules", "update:rules", "delete:rules",
 	"read:rules_configs", "update:rules_configs", "delete:rules_configs",
+	"read:actions", "create:actions", "update:actions", "delete:actions",
 	"read:signing_keys", "create:signing_keys", "update:signing_keys",
 	"read:logs", "read:logs_users",
 	"read:attack_protection", "update:attack_protection",
@@ -61,7 +63,7 @@ func (s *Service) Bootstrap(ctx context.Context, clientID, secret string) (Boots
 	}
 	if existing != "" {
 		res.ClientID = existing
-		return res, nil
+		return res, s.grantAllManagementScopes(ctx, existing)
 	}
 	generated := secret == ""
 	if clientID == "" {
@@ -109,4 +111,33 @@ func (s *Service) bootstrapClient(ctx context.Context) (string, error) {
 			return "", nil
 		}
 	}
+}
+
+// grantAllManagementScopes gives the bootstrap client the scopes that newer versions of
+// latch added since it was created (its grant is otherwise only written at creation).
+func (s *Service) grantAllManagementScopes(ctx context.Context, clientID string) error {
+	g, err := s.grants.GetClientGrant(ctx, clientID, s.ManagementAudience())
+	if errors.Is(err, storage.ErrNotFound) {
+		g = storage.ClientGrant{ID: storage.NewClientGrantID(), ClientID: clientID, Audience: s.ManagementAudience()}
+	} else if err != nil {
+		return fmt.Errorf("read bootstrap grant: %w", err)
+	}
+	missing := false
+	for _, sc := range ManagementScopes {
+		if !slices.Contains(g.Scope, sc) {
+			g.Scope = append(g.Scope, sc)
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	// Replace the grant: storage has no update for grants, and this runs once per start.
+	if err := s.grants.DeleteClientGrant(ctx, g.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("update bootstrap grant: %w", err)
+	}
+	if err := s.grants.CreateClientGrant(ctx, g); err != nil {
+		return fmt.Errorf("update bootstrap grant: %w", err)
+	}
+	return nil
 }

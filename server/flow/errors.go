@@ -60,3 +60,13 @@ func (e *DeniedError) Error() string { return e.Code + ": " + e.Message }
 func denied(code, format string, args ...any) error {
 	return &DeniedError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// SignupDeniedError is a pre-user-registration action refusing a signup
+// (api.access.deny, api.validation.error). Message is the action's message for the end
+// user, safe to show.
+type SignupDeniedError struct {
+	Code    string // the action's code, or "invalid_signup"
+	Message string
+}
+
+func (e *SignupDeniedError) Error() string { return "signup denied: " + e.Code + ": " + e.Message }

@@ -45,6 +45,7 @@ type Service struct {
 	issuances   storage.Grants
 	ruleStore   storage.Rules
 	ruleConfigs storage.RulesConfigs
+	actionStore storage.Actions
 
 	hasher *password.Hasher
 	issuer *tokens.Issuer
@@ -58,12 +59,21 @@ type Service struct {
 	ruleLimits rules.Limits
 	metrics    *metrics.Metrics
 
+	// postRegistrationSlots bounds the post-user-registration runs in flight.
+	postRegistrationSlots chan struct{}
+
 	// recentGrants remembers grants by id. Grants never change once written, so /userinfo
 	// can answer from memory for a token it has seen or issued.
 	recentGrants *memo.Map[string, storage.Grant]
 	// enabledRules caches what EnabledRules loads; this Service's rule writes invalidate it.
 	enabledRules ruleCache
+	// boundActionSets caches each trigger's bound actions; this Service's action writes
+	// invalidate them.
+	boundActionSets actionCaches
 }
+
+// maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
+const maxPostRegistrationRuns = 64
 
 // recentGrantsSize bounds the grants remembered (each holds its custom claims, ≤ 100 KB
 // and typically a few hundred bytes).
@@ -92,10 +102,11 @@ func New(d Deps) *Service {
 	store := d.Store
 	return &Service{
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
-		ruleStore: store, ruleConfigs: store,
+		ruleStore: store, ruleConfigs: store, actionStore: store,
 		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
 		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics,
-		recentGrants: memo.New[string, storage.Grant](recentGrantsSize),
+		recentGrants:          memo.New[string, storage.Grant](recentGrantsSize),
+		postRegistrationSlots: make(chan struct{}, maxPostRegistrationRuns),
 	}
 }
 

@@ -7,7 +7,15 @@ import (
 )
 
 // postLoginScripts returns what runs after a successful authentication: the enabled rules
-// in order, and the rules configuration. (Post-login actions will follow the rules.)
+// in order, then the actions bound to post-login in order, and the rules configuration.
 func (s *Service) postLoginScripts(ctx context.Context) ([]rules.Script, map[string]string, error) {
-	return s.EnabledRules(ctx)
+	scripts, configuration, err := s.EnabledRules(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	actions, err := s.boundActions(ctx, rules.TriggerPostLogin)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(scripts, actions...), configuration, nil
 }

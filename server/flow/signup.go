@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/latchauth/latch/password"
+	"github.com/latchauth/latch/rules"
 	"github.com/latchauth/latch/storage"
 )
 
@@ -29,6 +30,9 @@ type SignupRequest struct {
 	Picture      string
 	PhoneNumber  string
 	UserMetadata storage.Metadata
+	// Request describes the HTTP request for the actions (event.request), secrets removed,
+	// IP included.
+	Request rules.HTTPRequest
 }
 
 // Signup limits on user_metadata (AUTH0-COMPAT §1.2): the public endpoint accepts a small
@@ -56,12 +60,15 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest) (storage.User, 
 
 func signupOutcome(err error) string {
 	var (
-		inv  *InvalidRequestError
-		weak *WeakPasswordError
+		inv    *InvalidRequestError
+		weak   *WeakPasswordError
+		denied *SignupDeniedError
 	)
 	switch {
 	case err == nil:
 		return "ok"
+	case errors.As(err, &denied):
+		return "denied"
 	case errors.Is(err, ErrUserExists), errors.Is(err, ErrUsernameExists):
 		return "user_exists"
 	case errors.As(err, &weak), errors.Is(err, ErrPasswordInDictionary):
@@ -95,6 +102,9 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (storage.User, 
 	if err := s.checkPassword(conn, req.Password); err != nil {
 		return storage.User{}, err
 	}
+	if err := s.runPreRegistration(ctx, &u, req, conn); err != nil {
+		return storage.User{}, err
+	}
 	hash, err := s.hasher.Hash(req.Password)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("hash password: %w", err)
@@ -105,6 +115,7 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (storage.User, 
 		}
 		return storage.User{}, fmt.Errorf("create user: %w", err)
 	}
+	s.startPostRegistration(ctx, u, req, conn)
 	return u, nil
 }
 

@@ -35,6 +35,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.tryRoutes(g)
 	h.ruleRoutes(g)
 	h.rulesConfigRoutes(g)
+	h.actionRoutes(g)
 }
 
 // grantedScopesKey holds the token's scopes in the request context.

@@ -134,6 +134,30 @@ CREATE TABLE rules_configs (
 	sealed_value BLOB NOT NULL
 ) STRICT;
 `,
+	// 3: actions and their trigger bindings.
+	`
+CREATE TABLE actions (
+	id                 TEXT PRIMARY KEY,
+	name               TEXT NOT NULL UNIQUE,
+	code               TEXT NOT NULL DEFAULT '',
+	runtime            TEXT NOT NULL DEFAULT '',
+	supported_triggers TEXT NOT NULL DEFAULT '[]',
+	deployed           INTEGER NOT NULL DEFAULT 0,
+	created_at         INTEGER,
+	updated_at         INTEGER
+) STRICT;
+CREATE INDEX actions_created ON actions (created_at, id);
+
+CREATE TABLE action_bindings (
+	id            TEXT PRIMARY KEY,
+	trigger_id    TEXT NOT NULL,
+	action_id     TEXT NOT NULL REFERENCES actions (id) ON DELETE CASCADE,
+	binding_order INTEGER NOT NULL,
+	display_name  TEXT NOT NULL DEFAULT '',
+	UNIQUE (trigger_id, binding_order)
+) STRICT;
+CREATE INDEX action_bindings_action ON action_bindings (action_id);
+`,
 }
 
 // migrate applies the missing steps in one transaction: a database is either at its old

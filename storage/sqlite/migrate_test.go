@@ -49,4 +49,11 @@ func TestMigrateFromStepOne(t *testing.T) {
 	if err := s.SetRulesConfig(t.Context(), "K", []byte{0, 1}); err != nil {
 		t.Errorf("SetRulesConfig after upgrade: %v", err)
 	}
+	a := storage.Action{ID: storage.NewActionID(), Name: "after upgrade", Code: "x", SupportedTriggers: []string{"post-login"}}
+	if err := s.CreateAction(t.Context(), a); err != nil {
+		t.Errorf("CreateAction after upgrade: %v", err)
+	}
+	if _, err := s.SetTriggerBindings(t.Context(), "post-login", []storage.ActionBinding{{ID: storage.NewBindingID(), ActionID: a.ID}}); err != nil {
+		t.Errorf("SetTriggerBindings after upgrade: %v", err)
+	}
 }

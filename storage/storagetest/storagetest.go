@@ -43,6 +43,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Grants", grantTests},
 		{"Rules", ruleTests},
 		{"RulesConfigs", rulesConfigTests},
+		{"Actions", actionTests},
 		{"Ping", []subtest{{"Ping", testPing}}},
 		{"Concurrency", concurrencyTests},
 	}
