@@ -111,13 +111,8 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 	if err != nil {
 		return storage.User{}, err
 	}
-	for _, f := range []struct{ name, value string }{
-		{"phone_number", req.PhoneNumber}, {"given_name", req.GivenName}, {"family_name", req.FamilyName},
-		{"name", req.Name}, {"nickname", req.Nickname}, {"picture", req.Picture},
-	} {
-		if err := checkProfileField(f.name, f.value); err != nil {
-			return storage.User{}, err
-		}
+	if err := checkProfileFields(req.PhoneNumber, req.GivenName, req.FamilyName, req.Name, req.Nickname, req.Picture); err != nil {
+		return storage.User{}, err
 	}
 	if err := checkUserMetadata(req.UserMetadata); err != nil {
 		return storage.User{}, err
@@ -387,6 +382,20 @@ func checkUsername(conn storage.Connection, raw string) (string, error) {
 		return "", payloadError("username", "'username may use letters, digits and _+-.!#$'^`~@ (1 to 128 characters) and must not be an email' on property username.")
 	}
 	return username, nil
+}
+
+// checkProfileFields checks the free-form profile attributes that signup and the Management
+// API accept; empty ones are not given.
+func checkProfileFields(phone, givenName, familyName, name, nickname, picture string) error {
+	for _, f := range []struct{ name, value string }{
+		{"phone_number", phone}, {"given_name", givenName}, {"family_name", familyName},
+		{"name", name}, {"nickname", nickname}, {"picture", picture},
+	} {
+		if err := checkProfileField(f.name, f.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkProfileField applies the limits of AUTH0-COMPAT §1.1 to a non-empty attribute.

@@ -149,13 +149,8 @@ func (s *Service) newUserFromSignup(req SignupRequest, conn storage.Connection) 
 	if err != nil {
 		return storage.User{}, err
 	}
-	for _, f := range []struct{ name, value string }{
-		{"phone_number", req.PhoneNumber}, {"given_name", req.GivenName}, {"family_name", req.FamilyName},
-		{"name", req.Name}, {"nickname", req.Nickname}, {"picture", req.Picture},
-	} {
-		if err := checkProfileField(f.name, f.value); err != nil {
-			return storage.User{}, err
-		}
+	if err := checkProfileFields(req.PhoneNumber, req.GivenName, req.FamilyName, req.Name, req.Nickname, req.Picture); err != nil {
+		return storage.User{}, err
 	}
 	if err := checkSignupMetadata(req.UserMetadata); err != nil {
 		return storage.User{}, err

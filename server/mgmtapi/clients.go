@@ -171,23 +171,9 @@ func (h *Handler) createClient(c echo.Context) error {
 
 // getClient serves GET /api/v2/clients/{id}.
 func (h *Handler) getClient(c echo.Context) error {
-	f, err := readFieldFilter(c)
-	if err != nil {
-		return err
-	}
-	id, ok := pathID(c, "id")
-	if !ok {
-		return clientNotFound()
-	}
-	cl, err := h.Store.GetClient(c.Request().Context(), id)
-	if err != nil {
-		return clientError(err)
-	}
-	out, err := f.apply(renderClient(cl, showSecret(c, "read:client_keys")))
-	if err != nil {
-		return apierror.ManagementServerError(err)
-	}
-	return c.JSON(http.StatusOK, out)
+	withSecret := showSecret(c, "read:client_keys")
+	render := func(cl storage.Client) clientJSON { return renderClient(cl, withSecret) }
+	return getByID(c, h.Store.GetClient, render, clientNotFound, clientError)
 }
 
 // updateClient serves PATCH /api/v2/clients/{id}.

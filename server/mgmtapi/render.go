@@ -4,6 +4,7 @@ package mgmtapi
 // path ids that every Management API handler shares. Errors are Auth0's body (§5.2).
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -502,4 +503,26 @@ func pageEnvelope(q listQuery, total int, key string, items []any) map[string]an
 		"start": q.page.Offset(), "limit": q.page.PerPage, "length": len(items), "total": total,
 		key: items,
 	}
+}
+
+// getByID answers GET /<resource>/{id}: the id from the path, one read, the fields filter.
+func getByID[T, J any](c echo.Context, read func(context.Context, string) (T, error), render func(T) J,
+	notFound func() error, translate func(error) error) error {
+	f, err := readFieldFilter(c)
+	if err != nil {
+		return err
+	}
+	id, ok := pathID(c, "id")
+	if !ok {
+		return notFound()
+	}
+	v, err := read(c.Request().Context(), id)
+	if err != nil {
+		return translate(err)
+	}
+	out, err := f.apply(render(v))
+	if err != nil {
+		return apierror.ManagementServerError(err)
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -111,23 +111,7 @@ func (h *Handler) createRule(c echo.Context) error {
 
 // getRule serves GET /api/v2/rules/{id}.
 func (h *Handler) getRule(c echo.Context) error {
-	f, err := readFieldFilter(c)
-	if err != nil {
-		return err
-	}
-	id, ok := pathID(c, "id")
-	if !ok {
-		return ruleNotFound()
-	}
-	r, err := h.Store.GetRule(c.Request().Context(), id)
-	if err != nil {
-		return ruleError(err)
-	}
-	out, err := f.apply(renderRule(r))
-	if err != nil {
-		return apierror.ManagementServerError(err)
-	}
-	return c.JSON(http.StatusOK, out)
+	return getByID(c, h.Store.GetRule, renderRule, ruleNotFound, ruleError)
 }
 
 // updateRule serves PATCH /api/v2/rules/{id}.

@@ -118,23 +118,7 @@ func (h *Handler) createUser(c echo.Context) error {
 
 // getUser serves GET /api/v2/users/{id}.
 func (h *Handler) getUser(c echo.Context) error {
-	f, err := readFieldFilter(c)
-	if err != nil {
-		return err
-	}
-	id, ok := pathID(c, "id")
-	if !ok {
-		return userNotFound()
-	}
-	u, err := h.Store.GetUser(c.Request().Context(), id)
-	if err != nil {
-		return userError(err)
-	}
-	out, err := f.apply(renderUser(u))
-	if err != nil {
-		return apierror.ManagementServerError(err)
-	}
-	return c.JSON(http.StatusOK, out)
+	return getByID(c, h.Store.GetUser, renderUser, userNotFound, userError)
 }
 
 // updateUser serves PATCH /api/v2/users/{id} (merge semantics in flow.AdminUserPatch).
