@@ -267,28 +267,7 @@ func checkActionPatch(p AdminActionPatch) error {
 
 // checkActionCode bounds the code and compiles it.
 func checkActionCode(code string) error {
-	if strings.TrimSpace(code) == "" {
-		return missingProperty("code")
-	}
-	if len(code) > MaxActionCodeBytes {
-		return payloadError("code", "'The code is %d bytes, maximum %d' on property code.", len(code), MaxActionCodeBytes)
-	}
-	err := rules.Check(rules.KindAction, code)
-	if err == nil {
-		return nil
-	}
-	var (
-		syn *rules.SyntaxError
-		mod *rules.ModuleError
-	)
-	switch {
-	case errors.As(err, &syn):
-		return payloadError("code", "'Syntax error at line %d, column %d: %s' on property code.", syn.Line, syn.Column, quoteInput(syn.Message))
-	case errors.As(err, &mod):
-		return payloadError("code", "'%s (line %d, column %d)' on property code.", quoteInput(mod.Error()), mod.Line, mod.Column)
-	default:
-		return payloadError("code", "'%s' on property code.", quoteInput(err.Error()))
-	}
+	return checkScript(rules.KindAction, "code", code, MaxActionCodeBytes)
 }
 
 // ---------------------------------------------------------------------------------------

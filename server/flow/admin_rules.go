@@ -172,13 +172,19 @@ func checkRuleName(name string) error {
 
 // checkRuleScript bounds the script and compiles it.
 func checkRuleScript(script string) error {
-	if strings.TrimSpace(script) == "" {
-		return missingProperty("script")
+	return checkScript(rules.KindRule, "script", script, MaxRuleScriptBytes)
+}
+
+// checkScript bounds a rule's script or an action's code (property names it in messages),
+// and compiles it, so that a broken script is refused when it is saved, never at a login.
+func checkScript(kind, property, source string, maxBytes int) error {
+	if strings.TrimSpace(source) == "" {
+		return missingProperty(property)
 	}
-	if len(script) > MaxRuleScriptBytes {
-		return payloadError("script", "'The script is %d bytes, maximum %d' on property script.", len(script), MaxRuleScriptBytes)
+	if len(source) > maxBytes {
+		return payloadError(property, "'The %s is %d bytes, maximum %d' on property %s.", property, len(source), maxBytes, property)
 	}
-	err := rules.Check(rules.KindRule, script)
+	err := rules.Check(kind, source)
 	if err == nil {
 		return nil
 	}
@@ -188,11 +194,11 @@ func checkRuleScript(script string) error {
 	)
 	switch {
 	case errors.As(err, &syn):
-		return payloadError("script", "'Syntax error at line %d, column %d: %s' on property script.", syn.Line, syn.Column, quoteInput(syn.Message))
+		return payloadError(property, "'Syntax error at line %d, column %d: %s' on property %s.", syn.Line, syn.Column, quoteInput(syn.Message), property)
 	case errors.As(err, &mod):
-		return payloadError("script", "'%s (line %d, column %d)' on property script.", quoteInput(mod.Error()), mod.Line, mod.Column)
-	default: // *rules.ShapeError: not a single function
-		return payloadError("script", "'%s' on property script.", quoteInput(err.Error()))
+		return payloadError(property, "'%s (line %d, column %d)' on property %s.", quoteInput(mod.Error()), mod.Line, mod.Column, property)
+	default: // *rules.ShapeError: not a rule function, or no action handler
+		return payloadError(property, "'%s' on property %s.", quoteInput(err.Error()), property)
 	}
 }
 
