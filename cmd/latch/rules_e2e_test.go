@@ -240,3 +240,59 @@ func TestRuleFailureIsServerError(t *testing.T) {
 		t.Fatal("the rule's error is not in the log")
 	}
 }
+
+// The claim policy applies to what rules set: restricted claims are dropped (and the drop is
+// logged), standard claims stay scope-filtered, and more than 100 KB of custom claims fails
+// the login rather than issuing a truncated token.
+func TestRuleClaimPolicy(t *testing.T) {
+	l := startLatch(t)
+	mgmt := l.ManagementToken(t, "")
+	clientID, secret := appClient(t, l, mgmt)
+	createRule(t, l, mgmt, "claims", `function (user, context, callback) {
+  context.idToken.sub = 'auth0|someone-else';
+  context.idToken.iss = 'https://evil.example/';
+  context.idToken.roles = ['admin'];
+  context.idToken.email = 'spoofed@example.com';
+  context.idToken.nickname = 'from-a-rule';
+  context.idToken['https://example.com/ok'] = true;
+  if (user.email === 'big@example.com') context.idToken['https://example.com/big'] = 'x'.repeat(150 * 1024);
+  callback(null, user, context);
+}`)
+	created := signup(t, l, clientID, "claims@example.com", "Correct-Horse-9", nil)
+	signup(t, l, clientID, "big@example.com", "Correct-Horse-9", nil)
+	userID := "auth0|" + created["_id"].(string)
+
+	resp, body := l.PostForm(t, "/oauth/token", url.Values{
+		"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {"Username-Password-Authentication"},
+		"client_id": {clientID}, "client_secret": {secret}, "username": {"claims@example.com"}, "password": {"Correct-Horse-9"},
+		"scope": {"openid profile"}, // no email scope
+	})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	}
+	var tr tokenResponse
+	mustJSON(t, body, &tr)
+	claims := decodeJWTPayload(t, tr.IDToken)
+	if claims["sub"] != userID || claims["iss"] != l.Issuer {
+		t.Fatalf("a rule overrode a protocol claim: sub %v iss %v", claims["sub"], claims["iss"])
+	}
+	if _, ok := claims["roles"]; ok {
+		t.Fatalf("restricted claim roles was issued: %v", claims)
+	}
+	if _, ok := claims["email"]; ok {
+		t.Fatalf("email without the email scope: %v", claims)
+	}
+	if claims["nickname"] != "from-a-rule" || claims["https://example.com/ok"] != true {
+		t.Fatalf("allowed claims missing: %v", claims)
+	}
+	if logs := l.Logs.String(); !strings.Contains(logs, "rules set claims that were dropped") || !strings.Contains(logs, "id_token:roles") {
+		t.Fatalf("the drop was not logged:\n%s", logs)
+	}
+
+	resp, body = l.PostForm(t, "/oauth/token", url.Values{
+		"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {"Username-Password-Authentication"},
+		"client_id": {clientID}, "client_secret": {secret}, "username": {"big@example.com"}, "password": {"Correct-Horse-9"},
+		"scope": {"openid"},
+	})
+	wantOAuthError(t, resp, body, http.StatusInternalServerError, "server_error", "rule")
+}
