@@ -45,7 +45,7 @@ func New(d Deps) *echo.Echo {
 		securityHeaders,
 	)
 	auth := &authapi.Handler{Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, IssuerURL: d.IssuerURL, Log: d.Log}
-	mgmt := &mgmtapi.Handler{Store: d.Store, Flow: d.Flow, Issuer: d.Issuer, Audience: d.Flow.ManagementAudience(), Log: d.Log}
+	mgmt := &mgmtapi.Handler{Store: d.Store, Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, Audience: d.Flow.ManagementAudience(), Log: d.Log}
 	routes(e, d, auth, mgmt)
 	return e
 }

@@ -128,8 +128,8 @@ func TestNewIssuerURL(t *testing.T) {
 func TestJWKSVerifiesSignedTokens(t *testing.T) {
 	f := newIssuerFixture(t)
 	keys := jwksKeys(t, f.keys.JWKS())
-	if len(keys) != 1 {
-		t.Fatalf("JWKS has %d keys, want 1", len(keys))
+	if len(keys) != 2 {
+		t.Fatalf("JWKS has %d keys, want 2 (current, then next)", len(keys))
 	}
 	k := keys[0]
 	if k.KeyID != f.kid || k.Algorithm != "RS256" || k.Use != "sig" || len(k.Certificates) != 1 || len(k.CertificateThumbprintSHA1) == 0 {

@@ -141,6 +141,9 @@ func (ks *KeySet) Ensure(ctx context.Context) (created bool, err error) {
 	if winner == "" {
 		return false, errors.New("tokens: no current signing key after creating one")
 	}
+	if err := ks.ensureNext(ctx, keys); err != nil {
+		return false, err
+	}
 	return mine != "" && mine == winner, ks.Load(ctx)
 }
 

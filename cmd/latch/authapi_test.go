@@ -449,7 +449,7 @@ func TestHealthAndDiscovery(t *testing.T) {
 	}
 	var jwks jose.JSONWebKeySet
 	mustJSON(t, []byte(getBody(t, l.URL+"/.well-known/jwks.json")), &jwks)
-	if len(jwks.Keys) != 1 || jwks.Keys[0].Algorithm != "RS256" || jwks.Keys[0].Use != "sig" || jwks.Keys[0].KeyID == "" || len(jwks.Keys[0].Certificates) != 1 {
+	if len(jwks.Keys) != 2 || jwks.Keys[0].Algorithm != "RS256" || jwks.Keys[0].Use != "sig" || jwks.Keys[0].KeyID == "" || len(jwks.Keys[0].Certificates) != 1 {
 		t.Fatalf("jwks: %+v", jwks)
 	}
 	if jwks.Keys[0].IsPublic() == false {

@@ -23,6 +23,7 @@ type Handler struct {
 	Store    storage.Store
 	Flow     *flow.Service
 	Issuer   *tokens.Issuer
+	Keys     *tokens.KeySet
 	Audience string // "<issuer>api/v2/"
 	Log      *slog.Logger
 }
@@ -35,6 +36,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.tryRoutes(g)
 	h.ruleRoutes(g)
 	h.rulesConfigRoutes(g)
+	h.keyRoutes(g)
 	h.actionRoutes(g)
 }
 
