@@ -35,6 +35,7 @@ var storageBackends = []string{
 	module + "/storage/sqlite",
 	module + "/storage/mongo",
 	module + "/storage/redis",
+	module + "/storage/inproc",
 }
 
 // archViolations returns one line for each dependency of p that breaks a rule.

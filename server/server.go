@@ -37,6 +37,10 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(d.Log)
+	// The client's address is the connection's: X-Forwarded-For is not trusted, or anyone
+	// could pick the address that brute-force protection counts. (Trusted proxies come with
+	// the deployment work.)
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		carryRequestID,

@@ -173,6 +173,22 @@ type Actions interface {
 	ListTriggerBindings(ctx context.Context, trigger string) ([]ActionBinding, error)
 }
 
+// LoginFailures counts failed password logins per (identifier, IP) for brute-force
+// protection. It is shared, short-lived state: in process for a single instance (storage/
+// inproc), in Redis when instances share it. Identifiers are compared as given (callers
+// lower-case them).
+type LoginFailures interface {
+	// FailureCount is the number of failures recorded for identifier from ip.
+	FailureCount(ctx context.Context, identifier, ip string) (int, error)
+	// RecordFailure adds one failure and returns the new count; the count lapses ttl after
+	// the last failure.
+	RecordFailure(ctx context.Context, identifier, ip string, ttl time.Duration) (int, error)
+	// ClearFailures forgets identifier's failures from ip, or from every IP when ip is "".
+	ClearFailures(ctx context.Context, identifier, ip string) error
+	// BlockedIPs lists the IPs from which identifier has at least threshold failures.
+	BlockedIPs(ctx context.Context, identifier string, threshold int) ([]string, error)
+}
+
 // Store is everything durable. Consumers should depend on the small interfaces above.
 type Store interface {
 	Users

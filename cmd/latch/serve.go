@@ -20,6 +20,7 @@ import (
 	"github.com/latchauth/latch/server"
 	"github.com/latchauth/latch/server/flow"
 	"github.com/latchauth/latch/storage"
+	"github.com/latchauth/latch/storage/inproc"
 	"github.com/latchauth/latch/storage/sqlite"
 	"github.com/latchauth/latch/tokens"
 )
@@ -81,6 +82,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 	svc := flow.New(flow.Deps{
 		Store: store, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
 		Sealer: sealer, Rules: pool, RuleLimits: ruleLimits(cfg), Metrics: m, Log: log,
+		Failures: inproc.NewLoginFailures(nil),
 	})
 	boot, err := svc.Bootstrap(ctx, cfg.BootstrapClientID, cfg.BootstrapClientSecret)
 	if err != nil {

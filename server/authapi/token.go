@@ -2,6 +2,7 @@ package authapi
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -47,7 +48,7 @@ func (h *Handler) Token(c echo.Context) error {
 	default:
 		g := flow.PasswordGrant{
 			Client: client, GrantType: grantType, Username: params["username"], Password: params["password"],
-			Realm: params["realm"], Scope: params["scope"], Audience: params["audience"], IP: c.RealIP(),
+			Realm: params["realm"], Scope: params["scope"], Audience: params["audience"], IP: endUserIP(c, cred),
 			Request: ruleRequest(c.Request(), params),
 		}
 		if grantType == flow.GrantPasswordRealm && g.Realm == "" {
@@ -122,4 +123,17 @@ func ruleRequest(r *http.Request, params map[string]string) rules.HTTPRequest {
 		UserAgent: r.UserAgent(), Hostname: r.Host, Method: r.Method,
 		Language: r.Header.Get("Accept-Language"), Query: query, Body: body, Geoip: map[string]any{},
 	}
+}
+
+// endUserIP is the address brute-force protection counts. A confidential client (one that
+// proved its secret) logging users in from its backend names the end user's address in
+// auth0-forwarded-for (AUTH0-COMPAT §2.4, §6.1); anyone else's header is ignored, or an
+// attacker could spread guesses over made-up addresses.
+func endUserIP(c echo.Context, cred flow.ClientCredentials) string {
+	if cred.Secret != "" {
+		if ip, err := netip.ParseAddr(strings.TrimSpace(c.Request().Header.Get("Auth0-Forwarded-For"))); err == nil {
+			return ip.String()
+		}
+	}
+	return c.RealIP()
 }

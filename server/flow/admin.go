@@ -311,6 +311,12 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 	var err error
 	if hash != "" {
 		updated, err = s.passwords.UpdateUserAndPassword(ctx, id, hash, apply)
+		if err == nil {
+			// A new password lifts brute-force blocks (AUTH0-COMPAT §6.1).
+			if uerr := s.Unblock(ctx, updated.Email, updated.Username); uerr != nil {
+				s.log.WarnContext(ctx, "lifting brute-force blocks after a password change", "error", uerr)
+			}
+		}
 	} else {
 		updated, err = s.users.UpdateUser(ctx, id, apply)
 	}

@@ -58,6 +58,7 @@ type Service struct {
 	rules      rules.Runner
 	ruleLimits rules.Limits
 	metrics    *metrics.Metrics
+	failures   storage.LoginFailures
 
 	// postRegistrationSlots bounds the post-user-registration runs in flight.
 	postRegistrationSlots chan struct{}
@@ -92,6 +93,8 @@ type Deps struct {
 	Rules rules.Runner
 	// RuleLimits bound each pipeline run.
 	RuleLimits rules.Limits
+	// Failures counts failed logins for brute-force protection; nil turns it off.
+	Failures storage.LoginFailures
 	// Metrics records outcomes and rule timings; nil records nothing.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
@@ -104,7 +107,7 @@ func New(d Deps) *Service {
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
 		ruleStore: store, ruleConfigs: store, actionStore: store,
 		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
-		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics,
+		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics, failures: d.Failures,
 		recentGrants:          memo.New[string, storage.Grant](recentGrantsSize),
 		postRegistrationSlots: make(chan struct{}, maxPostRegistrationRuns),
 	}

@@ -54,6 +54,8 @@ func loginOutcome(err error) string {
 		return "wrong_credentials"
 	case errors.Is(err, ErrUserBlocked):
 		return "blocked"
+	case errors.Is(err, ErrTooManyAttempts):
+		return "too_many_attempts"
 	case errors.As(err, &den):
 		return "denied"
 	case errors.Is(err, ErrRuleFailed), errors.Is(err, ErrClaimsTooLarge):
@@ -90,10 +92,18 @@ func (s *Service) passwordLogin(ctx context.Context, g PasswordGrant) (TokenResp
 		return TokenResponse{}, err
 	}
 
+	identifier := strings.ToLower(strings.TrimSpace(g.Username))
+	if err := s.checkBruteForce(ctx, identifier, g.IP); err != nil {
+		return TokenResponse{}, err
+	}
 	u, err := s.verifyPassword(ctx, conn.Name, g.Username, g.Password)
+	if errors.Is(err, ErrWrongCredentials) {
+		s.recordFailure(ctx, identifier, g.IP)
+	}
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	s.clearFailures(ctx, identifier, g.IP)
 	if u.Blocked {
 		return TokenResponse{}, ErrUserBlocked
 	}

@@ -37,6 +37,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.ruleRoutes(g)
 	h.rulesConfigRoutes(g)
 	h.keyRoutes(g)
+	h.userBlockRoutes(g)
 	h.actionRoutes(g)
 }
 
