@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -46,11 +47,11 @@ func render(err error, path string) (int, any, map[string]string) {
 		if oauth.WWWAuthenticate != "" {
 			h["WWW-Authenticate"] = oauth.WWWAuthenticate
 		}
-		return oauth.Status, oauth, h
+		return oauth.Status, oauth, withRetryAfter(h, oauth.RetryAfter)
 	case errors.As(err, &db):
-		return db.StatusCode, db, nil
+		return db.StatusCode, db, withRetryAfter(nil, db.RetryAfter)
 	case errors.As(err, &mgmt):
-		return mgmt.StatusCode, mgmt, nil
+		return mgmt.StatusCode, mgmt, withRetryAfter(nil, mgmt.RetryAfter)
 	case errors.As(err, &he) && he.Code < 500:
 		// Routing errors (404, 405) and echo's own 4xx.
 		msg := http.StatusText(he.Code)
@@ -64,4 +65,16 @@ func render(err error, path string) (int, any, map[string]string) {
 		}
 		return http.StatusInternalServerError, apierror.ServerError(err), nil
 	}
+}
+
+// withRetryAfter adds a Retry-After header when seconds > 0.
+func withRetryAfter(h map[string]string, seconds int) map[string]string {
+	if seconds <= 0 {
+		return h
+	}
+	if h == nil {
+		h = map[string]string{}
+	}
+	h["Retry-After"] = strconv.Itoa(seconds)
+	return h
 }

@@ -22,15 +22,17 @@ import (
 // Config is latch's whole configuration. Precedence: flags > environment (LATCH_*, with
 // *_FILE variants for secrets) > config file (JSON) > defaults.
 type Config struct {
-	Addr                  string `json:"addr"`
-	Issuer                string `json:"issuer"`
-	DataDir               string `json:"data_dir"`
-	SecretKey             string `json:"secret_key"`
-	BootstrapClientID     string `json:"bootstrap_client_id"`
-	BootstrapClientSecret string `json:"bootstrap_client_secret"`
-	BcryptCost            int    `json:"bcrypt_cost"`
-	LogLevel              string `json:"log_level"`
-	LogFormat             string `json:"log_format"`
+	Addr                  string   `json:"addr"`
+	Issuer                string   `json:"issuer"`
+	DataDir               string   `json:"data_dir"`
+	SecretKey             string   `json:"secret_key"`
+	BootstrapClientID     string   `json:"bootstrap_client_id"`
+	BootstrapClientSecret string   `json:"bootstrap_client_secret"`
+	BcryptCost            int      `json:"bcrypt_cost"`
+	HashConcurrency       int      `json:"hash_concurrency"`
+	HashWait              Duration `json:"hash_wait"`
+	LogLevel              string   `json:"log_level"`
+	LogFormat             string   `json:"log_format"`
 
 	RulesTimeout       Duration `json:"rules_timeout"`
 	RulesScriptTimeout Duration `json:"rules_script_timeout"`
@@ -69,6 +71,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func defaults() Config {
 	return Config{
 		Addr: "localhost:8080", DataDir: "./data", BcryptCost: 10, LogLevel: "info", LogFormat: "text",
+		HashWait:     Duration(10 * time.Second),
 		RulesTimeout: Duration(20 * time.Second), RulesScriptTimeout: Duration(5 * time.Second),
 		RulesWorkers: 0, RulesWorkerMemory: 256,
 	}
@@ -94,6 +97,8 @@ func (c *Config) settings() []setting {
 		{key: "bootstrap_client_id", env: "LATCH_BOOTSTRAP_CLIENT_ID", str: &c.BootstrapClientID, usage: "client_id of the Management API client created at first start"},
 		{key: "bootstrap_client_secret", env: "LATCH_BOOTSTRAP_CLIENT_SECRET", secret: true, str: &c.BootstrapClientSecret, usage: "its client_secret (default: generated and printed once)"},
 		{key: "bcrypt_cost", env: "LATCH_BCRYPT_COST", num: &c.BcryptCost, usage: "bcrypt cost for new password hashes"},
+		{key: "hash_concurrency", env: "LATCH_HASH_CONCURRENCY", num: &c.HashConcurrency, usage: "password hashes computed at once (0: twice the CPUs)"},
+		{key: "hash_wait", env: "LATCH_HASH_WAIT", dur: &c.HashWait, usage: "how long a login waits for a hashing turn before a 429"},
 		{key: "log_level", env: "LATCH_LOG_LEVEL", str: &c.LogLevel, usage: "debug, info, warn or error"},
 		{key: "log_format", env: "LATCH_LOG_FORMAT", str: &c.LogFormat, usage: "text or json"},
 		{key: "rules_timeout", env: "LATCH_RULES_TIMEOUT", dur: &c.RulesTimeout, usage: "time budget of a whole rules pipeline"},
@@ -254,6 +259,9 @@ func (c *Config) finish() []error {
 	}
 	if c.RulesTimeout <= 0 || c.RulesScriptTimeout <= 0 || c.RulesScriptTimeout > c.RulesTimeout {
 		problems = append(problems, fmt.Errorf("rules_script_timeout %v and rules_timeout %v: want 0 < script ≤ pipeline", time.Duration(c.RulesScriptTimeout), time.Duration(c.RulesTimeout)))
+	}
+	if c.HashConcurrency < 0 || c.HashConcurrency > 1024 || c.HashWait <= 0 {
+		problems = append(problems, fmt.Errorf("hash_concurrency %d / hash_wait %v: want 0 to 1024 and a positive wait", c.HashConcurrency, time.Duration(c.HashWait)))
 	}
 	if c.RulesWorkers < 0 || c.RulesWorkers > 256 {
 		problems = append(problems, fmt.Errorf("rules_workers %d: want 0 to 256", c.RulesWorkers))

@@ -83,6 +83,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		Store: store, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
 		Sealer: sealer, Rules: pool, RuleLimits: ruleLimits(cfg), Metrics: m, Log: log,
 		Failures: inproc.NewLoginFailures(nil),
+		HashGate: password.NewGate(hashConcurrency(cfg), time.Duration(cfg.HashWait)),
 	})
 	boot, err := svc.Bootstrap(ctx, cfg.BootstrapClientID, cfg.BootstrapClientSecret)
 	if err != nil {
@@ -228,4 +229,13 @@ func ruleLimits(cfg Config) rules.Limits {
 	l.AllowedHosts = cfg.AllowedHosts()
 	l.AllowPrivateNetworks = cfg.RulesPrivateNetworks == "true"
 	return l
+}
+
+// hashConcurrency is how many bcrypt computations may run at once: by default twice the
+// CPUs, enough to keep every core busy while requests come and go.
+func hashConcurrency(cfg Config) int {
+	if cfg.HashConcurrency > 0 {
+		return cfg.HashConcurrency
+	}
+	return 2 * runtime.GOMAXPROCS(0)
 }

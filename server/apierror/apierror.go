@@ -20,7 +20,9 @@ type OAuth struct {
 	Description string `json:"error_description,omitempty"`
 	// WWWAuthenticate is set on 401s from bearer-protected resources (RFC 6750 §3).
 	WWWAuthenticate string `json:"-"`
-	Cause           error  `json:"-"`
+	// RetryAfter, when > 0, is sent as the Retry-After header (seconds).
+	RetryAfter int   `json:"-"`
+	Cause      error `json:"-"`
 }
 
 func (e *OAuth) Error() string {
@@ -67,6 +69,7 @@ type DBConnection struct {
 	Message     string `json:"message,omitempty"`
 	Description any    `json:"description"`
 	Policy      string `json:"policy,omitempty"`
+	RetryAfter  int    `json:"-"` // seconds, sent as Retry-After when > 0
 	Cause       error  `json:"-"`
 }
 
@@ -88,6 +91,7 @@ type Management struct {
 	ErrorCode  string `json:"errorCode,omitempty"`
 	// Attributes appears on 401s: {"error": "<message>"}.
 	Attributes map[string]string `json:"attributes,omitempty"`
+	RetryAfter int               `json:"-"` // seconds, sent as Retry-After when > 0
 	Cause      error             `json:"-"`
 }
 
@@ -122,5 +126,12 @@ func ManagementUnauthorized(message string) *Management {
 func ManagementServerError(cause error) *Management {
 	e := NewManagement(http.StatusInternalServerError, "internal_error", "Internal error")
 	e.Cause = cause
+	return e
+}
+
+// Busy is the OAuth answer when every password-hashing slot is taken: retry in a second.
+func Busy() *OAuth {
+	e := NewOAuth(http.StatusTooManyRequests, "too_many_requests", "The server is busy checking passwords; retry shortly.")
+	e.RetryAfter = 1
 	return e
 }

@@ -45,6 +45,8 @@ func oauthError(err error) error {
 		return apierror.NewOAuth(http.StatusForbidden, "invalid_grant", "Wrong email or password.")
 	case errors.Is(err, flow.ErrUserBlocked):
 		return apierror.NewOAuth(http.StatusUnauthorized, "unauthorized", "user is blocked")
+	case errors.Is(err, flow.ErrBusy):
+		return apierror.Busy()
 	case errors.Is(err, flow.ErrTooManyAttempts):
 		return apierror.NewOAuth(http.StatusTooManyRequests, "too_many_attempts",
 			"Your account has been blocked after multiple consecutive login attempts. We've sent you a notification via your preferred contact method with instructions on how to unblock it.")

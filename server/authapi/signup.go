@@ -105,6 +105,9 @@ func signupError(err error) error {
 		return apierror.BadSignup("user_exists", "The user already exists.")
 	case errors.Is(err, flow.ErrUsernameExists):
 		return apierror.BadSignup("username_exists", "The username provided is in use already.")
+	case errors.Is(err, flow.ErrBusy):
+		return &apierror.DBConnection{StatusCode: http.StatusTooManyRequests, Name: "TooManyRequestsError", Code: "too_many_requests",
+			Description: "The server is busy checking passwords; retry shortly.", RetryAfter: 1}
 	case errors.Is(err, flow.ErrClientAuth):
 		return &apierror.DBConnection{StatusCode: http.StatusUnauthorized, Name: "UnauthorizedError", Code: "unauthorized", Description: "Unknown client."}
 	default:

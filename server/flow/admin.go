@@ -130,7 +130,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 	if err := s.checkPassword(conn, req.Password); err != nil {
 		return storage.User{}, err
 	}
-	hash, err := s.hasher.Hash(req.Password)
+	hash, err := s.hashPassword(ctx, req.Password)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("hash password: %w", err)
 	}
@@ -247,7 +247,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 			if err := s.checkPassword(conn, p.Password.Value); err != nil {
 				return storage.User{}, err
 			}
-			if hash, err = s.hasher.Hash(p.Password.Value); err != nil {
+			if hash, err = s.hashPassword(ctx, p.Password.Value); err != nil {
 				return storage.User{}, fmt.Errorf("hash password: %w", err)
 			}
 		}

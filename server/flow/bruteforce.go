@@ -91,3 +91,21 @@ func (s *Service) Unblock(ctx context.Context, identifiers ...string) error {
 	}
 	return nil
 }
+
+// hashSlot waits for a turn to run bcrypt (see password.Gate). leave must be called after.
+func (s *Service) hashSlot(ctx context.Context) (leave func(), err error) {
+	if s.hashGate == nil {
+		return func() {}, nil
+	}
+	return s.hashGate.Enter(ctx)
+}
+
+// hashPassword hashes a new password in its turn.
+func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
+	leave, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer leave()
+	return s.hasher.Hash(pw)
+}

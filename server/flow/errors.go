@@ -18,6 +18,8 @@ var (
 	// ErrUserExists / ErrUsernameExists: signup collided with an existing user.
 	ErrUserExists     = errors.New("the user already exists")
 	ErrUsernameExists = errors.New("the username already exists")
+	// ErrBusy: too many password checks are running; the client should retry shortly.
+	ErrBusy = password.ErrBusy
 	// ErrTooManyAttempts: brute-force protection blocks this identifier from this IP.
 	ErrTooManyAttempts = errors.New("too many failed attempts")
 	// ErrPasswordInDictionary: the password is on the list of common passwords.

@@ -59,6 +59,7 @@ type Service struct {
 	ruleLimits rules.Limits
 	metrics    *metrics.Metrics
 	failures   storage.LoginFailures
+	hashGate   *password.Gate
 
 	// postRegistrationSlots bounds the post-user-registration runs in flight.
 	postRegistrationSlots chan struct{}
@@ -93,6 +94,8 @@ type Deps struct {
 	Rules rules.Runner
 	// RuleLimits bound each pipeline run.
 	RuleLimits rules.Limits
+	// HashGate bounds the bcrypt computations running at once; nil leaves them unbounded.
+	HashGate *password.Gate
 	// Failures counts failed logins for brute-force protection; nil turns it off.
 	Failures storage.LoginFailures
 	// Metrics records outcomes and rule timings; nil records nothing.
@@ -108,6 +111,7 @@ func New(d Deps) *Service {
 		ruleStore: store, ruleConfigs: store, actionStore: store,
 		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
 		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics, failures: d.Failures,
+		hashGate:              d.HashGate,
 		recentGrants:          memo.New[string, storage.Grant](recentGrantsSize),
 		postRegistrationSlots: make(chan struct{}, maxPostRegistrationRuns),
 	}

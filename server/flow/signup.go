@@ -105,7 +105,7 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (storage.User, 
 	if err := s.runPreRegistration(ctx, &u, req, conn); err != nil {
 		return storage.User{}, err
 	}
-	hash, err := s.hasher.Hash(req.Password)
+	hash, err := s.hashPassword(ctx, req.Password)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("hash password: %w", err)
 	}

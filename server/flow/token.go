@@ -128,6 +128,11 @@ func (s *Service) passwordLogin(ctx context.Context, g PasswordGrant) (TokenResp
 // verifyPassword finds the user by email (or username) and checks the password. An unknown
 // user costs one bcrypt comparison, like a wrong password, so timing tells nothing.
 func (s *Service) verifyPassword(ctx context.Context, connection, login, pw string) (storage.User, error) {
+	leave, err := s.hashSlot(ctx)
+	if err != nil {
+		return storage.User{}, err
+	}
+	defer leave()
 	u, err := s.findLogin(ctx, connection, login)
 	if errors.Is(err, storage.ErrNotFound) {
 		s.hasher.VerifyMissing(pw)

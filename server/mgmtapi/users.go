@@ -56,6 +56,10 @@ func userError(err error) error {
 		return apierror.NewManagement(http.StatusBadRequest, "inexistent_connection", "The connection does not exist.")
 	case errors.Is(err, storage.ErrNotFound):
 		return userNotFound()
+	case errors.Is(err, flow.ErrBusy):
+		e := apierror.NewManagement(http.StatusTooManyRequests, "too_many_requests", "Too many password changes at once; retry shortly.")
+		e.RetryAfter = 1
+		return e
 	default:
 		return apierror.ManagementServerError(err)
 	}
