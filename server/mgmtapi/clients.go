@@ -195,14 +195,7 @@ func (h *Handler) updateClient(c echo.Context) error {
 
 // deleteClient serves DELETE /api/v2/clients/{id}; the client's grants go with it.
 func (h *Handler) deleteClient(c echo.Context) error {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return clientNotFound()
-	}
-	if err := h.Flow.AdminDeleteClient(c.Request().Context(), id); err != nil {
-		return clientError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
+	return deleteByID(c, h.Flow.AdminDeleteClient, clientNotFound, clientError)
 }
 
 // listClients serves GET /api/v2/clients: a bare array, or the include_totals envelope.

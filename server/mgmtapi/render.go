@@ -526,3 +526,15 @@ func getByID[T, J any](c echo.Context, read func(context.Context, string) (T, er
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+// deleteByID answers DELETE /<resource>/{id}: the id from the path, one delete, 204.
+func deleteByID(c echo.Context, del func(context.Context, string) error, notFound func() error, translate func(error) error) error {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return notFound()
+	}
+	if err := del(c.Request().Context(), id); err != nil {
+		return translate(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}

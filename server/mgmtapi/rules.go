@@ -136,14 +136,7 @@ func (h *Handler) updateRule(c echo.Context) error {
 
 // deleteRule serves DELETE /api/v2/rules/{id}.
 func (h *Handler) deleteRule(c echo.Context) error {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return ruleNotFound()
-	}
-	if err := h.Flow.AdminDeleteRule(c.Request().Context(), id); err != nil {
-		return ruleError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
+	return deleteByID(c, h.Flow.AdminDeleteRule, ruleNotFound, ruleError)
 }
 
 // listRules serves GET /api/v2/rules: a bare array, or the include_totals envelope that

@@ -189,14 +189,7 @@ func (h *Handler) updateUser(c echo.Context) error {
 
 // deleteUser serves DELETE /api/v2/users/{id}.
 func (h *Handler) deleteUser(c echo.Context) error {
-	id, ok := pathID(c, "id")
-	if !ok {
-		return userNotFound()
-	}
-	if err := h.Flow.AdminDeleteUser(c.Request().Context(), id); err != nil {
-		return userError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
+	return deleteByID(c, h.Flow.AdminDeleteUser, userNotFound, userError)
 }
 
 // usersByEmail serves GET /api/v2/users-by-email: a bare array, possibly of users from
