@@ -2,6 +2,7 @@ package storage
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 )
@@ -43,4 +44,15 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewOpaqueToken returns a random token with 256 bits of entropy, URL-safe: for codes,
+// session cookies, refresh tokens and transaction ids.
+func NewOpaqueToken() string { return randomString(32) }
+
+// TokenID is what a store keeps of an opaque token: its SHA-256, hex. A token has 256 random
+// bits, so a plain hash (no salt, no stretching) cannot be reversed.
+func TokenID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
 }

@@ -15,8 +15,8 @@
 //   - An updater must not call the store (an embedded backend may hold its only write
 //     connection while the updater runs).
 //
-// Durable state lives behind these interfaces. Shared, short-lived state (authorization
-// codes, sessions, counters) gets its own interfaces when the flows that need it arrive.
+// Durable state lives behind Store; shared, short-lived state (logins in progress, sessions,
+// authorization codes, counters) behind ShortLived.
 package storage
 
 import (
@@ -30,6 +30,8 @@ var (
 	ErrNotFound      = errors.New("not found")
 	ErrAlreadyExists = errors.New("already exists")
 	ErrConflict      = errors.New("conflict")
+	// ErrCodeReused: an authorization code was presented a second time (see AuthCodes).
+	ErrCodeReused = errors.New("code already used")
 )
 
 // Users stores user profiles. Emails and usernames are unique per connection, compared
@@ -201,9 +203,20 @@ type Store interface {
 	Rules
 	RulesConfigs
 	Actions
+	RefreshTokens
 	// Ping says whether the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// ShortLived is the shared, short-lived state: in-process for one instance (storage/inproc),
+// in Redis when several instances share it.
+type ShortLived interface {
+	LoginTransactions
+	Sessions
+	AuthCodes
+	LoginFailures
+	RateLimits
 }
 
 // Page selects a slice of a list: Page is 0-based, PerPage > 0.

@@ -87,6 +87,10 @@ type Client struct {
 	TokenEndpointAuthMethod string
 	ClientMetadata          map[string]string
 	JWTConfiguration        JWTConfiguration
+	// RefreshToken says how the client's refresh tokens rotate and expire.
+	RefreshToken RefreshTokenPolicy
+	// AllowPlainPKCE lets the client use code_challenge_method=plain; S256 otherwise.
+	AllowPlainPKCE bool
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -107,6 +111,37 @@ type JWTConfiguration struct {
 	Alg               string `json:"alg,omitempty"`
 	LifetimeInSeconds int    `json:"lifetime_in_seconds,omitempty"`
 	SecretEncoded     bool   `json:"secret_encoded"`
+}
+
+// RefreshTokenPolicy is a client's refresh-token configuration, in Auth0's shape.
+type RefreshTokenPolicy struct {
+	// RotationType is "rotating" or "non-rotating".
+	RotationType string `json:"rotation_type"`
+	// ExpirationType is "expiring" or "non-expiring".
+	ExpirationType string `json:"expiration_type"`
+	// Leeway is how many seconds a rotated token may still be used (for concurrent requests).
+	Leeway                    int  `json:"leeway"`
+	TokenLifetime             int  `json:"token_lifetime"`
+	InfiniteTokenLifetime     bool `json:"infinite_token_lifetime"`
+	IdleTokenLifetime         int  `json:"idle_token_lifetime"`
+	InfiniteIdleTokenLifetime bool `json:"infinite_idle_token_lifetime"`
+}
+
+// Refresh-token policy values.
+const (
+	RotationRotating     = "rotating"
+	RotationNonRotating  = "non-rotating"
+	ExpirationExpiring   = "expiring"
+	ExpirationNonExpires = "non-expiring"
+)
+
+// DefaultRefreshTokenPolicy is what a client gets when it says nothing: rotating tokens,
+// 30 days absolute and 15 days idle.
+func DefaultRefreshTokenPolicy() RefreshTokenPolicy {
+	return RefreshTokenPolicy{
+		RotationType: RotationRotating, ExpirationType: ExpirationExpiring,
+		TokenLifetime: 2592000, IdleTokenLifetime: 1296000,
+	}
 }
 
 // ClientGrant lets a client obtain tokens for an API with client_credentials.

@@ -11,18 +11,20 @@ import (
 
 const clientColumns = `id, secret, name, description, app_type, is_first_party, oidc_conformant,
 	callbacks, allowed_origins, web_origins, allowed_logout_urls, grant_types,
-	token_endpoint_auth_method, client_metadata, jwt_configuration, created_at, updated_at`
+	token_endpoint_auth_method, client_metadata, jwt_configuration, refresh_token,
+	allow_plain_pkce, created_at, updated_at`
 
 func scanClient(sc scanner) (storage.Client, error) {
 	var (
 		c                                                      storage.Client
 		callbacks, origins, webOrigins, logoutURLs, grantTypes string
-		metadata, jwtConfig                                    string
+		metadata, jwtConfig, refreshToken                      string
 		created, updated                                       sql.NullInt64
 	)
 	err := sc.Scan(&c.ID, &c.Secret, &c.Name, &c.Description, &c.AppType, &c.IsFirstParty,
 		&c.OIDCConformant, &callbacks, &origins, &webOrigins, &logoutURLs, &grantTypes,
-		&c.TokenEndpointAuthMethod, &metadata, &jwtConfig, &created, &updated)
+		&c.TokenEndpointAuthMethod, &metadata, &jwtConfig, &refreshToken, &c.AllowPlainPKCE,
+		&created, &updated)
 	if err != nil {
 		return storage.Client{}, err
 	}
@@ -43,6 +45,9 @@ func scanClient(sc scanner) (storage.Client, error) {
 	if err := json.Unmarshal([]byte(jwtConfig), &c.JWTConfiguration); err != nil {
 		return storage.Client{}, fmt.Errorf("client %s: jwt_configuration: %w", c.ID, err)
 	}
+	if err := json.Unmarshal([]byte(refreshToken), &c.RefreshToken); err != nil {
+		return storage.Client{}, fmt.Errorf("client %s: refresh_token: %w", c.ID, err)
+	}
 	c.CreatedAt, c.UpdatedAt = timeCol(created), timeCol(updated)
 	return c, nil
 }
@@ -50,16 +55,17 @@ func scanClient(sc scanner) (storage.Client, error) {
 // clientArgs are in clientColumns order.
 func clientArgs(c storage.Client) []any {
 	jwtConfig, _ := json.Marshal(c.JWTConfiguration) // plain fields always encode
+	refreshToken, _ := json.Marshal(c.RefreshToken)
 	return []any{c.ID, c.Secret, c.Name, c.Description, c.AppType, c.IsFirstParty,
 		c.OIDCConformant, encodeList(c.Callbacks), encodeList(c.AllowedOrigins),
 		encodeList(c.WebOrigins), encodeList(c.AllowedLogoutURLs), encodeList(c.GrantTypes),
 		c.TokenEndpointAuthMethod, encodeStringMap(c.ClientMetadata), string(jwtConfig),
-		timeArg(c.CreatedAt), timeArg(c.UpdatedAt)}
+		string(refreshToken), c.AllowPlainPKCE, timeArg(c.CreatedAt), timeArg(c.UpdatedAt)}
 }
 
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, clientArgs(c)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, clientArgs(c)...)
 	return dbError(fmt.Sprintf("create client %q", c.ID), err)
 }
 
@@ -121,7 +127,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 			secret = ?, name = ?, description = ?, app_type = ?, is_first_party = ?,
 			oidc_conformant = ?, callbacks = ?, allowed_origins = ?, web_origins = ?,
 			allowed_logout_urls = ?, grant_types = ?, token_endpoint_auth_method = ?,
-			client_metadata = ?, jwt_configuration = ?, created_at = ?, updated_at = ?
+			client_metadata = ?, jwt_configuration = ?, refresh_token = ?, allow_plain_pkce = ?,
+			created_at = ?, updated_at = ?
 			WHERE id = ?`, append(args[1:], id)...)
 		if err != nil {
 			return dbError(op, err)

@@ -158,6 +158,33 @@ CREATE TABLE action_bindings (
 ) STRICT;
 CREATE INDEX action_bindings_action ON action_bindings (action_id);
 `,
+	// 4: refresh tokens; clients' refresh-token policy and plain PKCE.
+	`
+-- id is the token's SHA-256: the token itself is never stored. Times are NULL for "never".
+CREATE TABLE refresh_tokens (
+	id              TEXT PRIMARY KEY,
+	family_id       TEXT NOT NULL,
+	user_id         TEXT NOT NULL,
+	client_id       TEXT NOT NULL,
+	audience        TEXT NOT NULL DEFAULT '',
+	scope           TEXT NOT NULL DEFAULT '',
+	session_id      TEXT NOT NULL DEFAULT '',
+	auth_time       INTEGER,
+	created_at      INTEGER,
+	expires_at      INTEGER,
+	idle_expires_at INTEGER,
+	rotated_at      INTEGER
+) STRICT;
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+-- The expiry sweep looks up each bound through its own index (tokens without it are left out).
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX refresh_tokens_idle_expires ON refresh_tokens (idle_expires_at) WHERE idle_expires_at IS NOT NULL;
+
+-- Existing clients read back the zero policy: the service, not the store, applies defaults.
+ALTER TABLE clients ADD COLUMN refresh_token TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE clients ADD COLUMN allow_plain_pkce INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate applies the missing steps in one transaction: a database is either at its old

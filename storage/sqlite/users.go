@@ -252,12 +252,19 @@ func updateUser(ctx context.Context, tx runner, id string, update func(storage.U
 	return row.u, nil
 }
 
-// DeleteUser removes the user and, by cascade, the password hash. Grants are the
-// caller's to remove (storage.Grants.DeleteUserGrants).
+// DeleteUser removes the user, by cascade the password hash, and the user's refresh tokens,
+// in one transaction. Grants are the caller's to remove (storage.Grants.DeleteUserGrants).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	defer s.users.invalidate(id)
-	res, err := s.w.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-	return mustAffect(fmt.Sprintf("delete user %q", id), res, err)
+	op := fmt.Sprintf("delete user %q", id)
+	return s.writeTx(ctx, func(tx runner) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if err := mustAffect(op, res, err); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM refresh_tokens WHERE user_id = ?`, id)
+		return dbError(op, err)
+	})
 }
 
 func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error) {

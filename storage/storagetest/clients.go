@@ -48,8 +48,18 @@ func newClient(n int) storage.Client {
 			LifetimeInSeconds: 36000,
 			SecretEncoded:     true,
 		},
-		CreatedAt: at(n),
-		UpdatedAt: at(n + 1),
+		RefreshToken: storage.RefreshTokenPolicy{
+			RotationType:              storage.RotationRotating,
+			ExpirationType:            storage.ExpirationExpiring,
+			Leeway:                    3,
+			TokenLifetime:             86400 + n,
+			InfiniteTokenLifetime:     true,
+			IdleTokenLifetime:         3600,
+			InfiniteIdleTokenLifetime: true,
+		},
+		AllowPlainPKCE: true,
+		CreatedAt:      at(n),
+		UpdatedAt:      at(n + 1),
 	}
 }
 
@@ -76,6 +86,10 @@ func testClientCreateGet(t *testing.T, s storage.Store) {
 	assertEqual(t, "bare client", got, bare)
 	if got.HasGrantType("authorization_code") {
 		t.Error("bare client has a grant type it was not given")
+	}
+	// The store applies no defaults: a client that says nothing reads back the zero policy.
+	if got.RefreshToken != (storage.RefreshTokenPolicy{}) || got.AllowPlainPKCE {
+		t.Errorf("bare client: refresh_token %+v, allow_plain_pkce %v; want zero values", got.RefreshToken, got.AllowPlainPKCE)
 	}
 }
 
@@ -141,6 +155,11 @@ func testClientUpdate(t *testing.T, s storage.Store) {
 		old.JWTConfiguration.LifetimeInSeconds = 60
 		old.JWTConfiguration.SecretEncoded = false
 		old.TokenEndpointAuthMethod = "none"
+		old.RefreshToken = storage.RefreshTokenPolicy{
+			RotationType: storage.RotationNonRotating, ExpirationType: storage.ExpirationNonExpires,
+			TokenLifetime: 60,
+		}
+		old.AllowPlainPKCE = false
 		old.UpdatedAt = at(50)
 		return old, nil
 	})
@@ -155,6 +174,11 @@ func testClientUpdate(t *testing.T, s storage.Store) {
 	want.JWTConfiguration.LifetimeInSeconds = 60
 	want.JWTConfiguration.SecretEncoded = false
 	want.TokenEndpointAuthMethod = "none"
+	want.RefreshToken = storage.RefreshTokenPolicy{
+		RotationType: storage.RotationNonRotating, ExpirationType: storage.ExpirationNonExpires,
+		TokenLifetime: 60,
+	}
+	want.AllowPlainPKCE = false
 	want.UpdatedAt = at(50)
 	assertEqual(t, "UpdateClient result", updated, want)
 	assertEqual(t, "GetClient after update", getClient(t, s, c.ID), want)

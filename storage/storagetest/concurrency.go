@@ -21,11 +21,14 @@ const workers = 50
 
 // parallel runs f(i) for i in [0, workers) with every goroutine released at once, so
 // that the calls really overlap, and returns their errors by index.
-func parallel(f func(i int) error) []error {
-	errs := make([]error, workers)
+func parallel(f func(i int) error) []error { return parallelN(workers, f) }
+
+// parallelN is parallel with n goroutines.
+func parallelN(n int, f func(i int) error) []error {
+	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i := range workers {
+	for i := range n {
 		wg.Go(func() {
 			<-start
 			errs[i] = f(i)

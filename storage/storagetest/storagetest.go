@@ -44,6 +44,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Rules", ruleTests},
 		{"RulesConfigs", rulesConfigTests},
 		{"Actions", actionTests},
+		{"RefreshTokens", refreshTokenTests},
 		{"Ping", []subtest{{"Ping", testPing}}},
 		{"Concurrency", concurrencyTests},
 	}
