@@ -70,6 +70,36 @@ command -v go >/dev/null 2>&1 || fail "go is not on PATH"
 # and start services with start_bg (they are stopped on exit), e.g.:
 #   start_bg redis-server --port 0 --unixsocket "$PWD/$out_dir/redis.sock" --save ''
 
+# The browser tests (internal/browsertest and its users) drive Debian's Chromium through chromedp
+# (internal/browsertest finds /usr/bin/chromium, or $LATCH_TEST_CHROMIUM), against the test SPA
+# in testdata/spa, which needs its npm dependencies (@auth0/auth0-spa-js, pinned in
+# package-lock.json).
+ensure_pkg chromium chromium
+ensure_pkg npm npm
+export LATCH_TEST_SPA_DIR="$PWD/testdata/spa"
+# ensure_spa_deps: npm ci when node_modules is missing or older than package-lock.json (npm ci
+# rewrites node_modules/.package-lock.json). No install scripts: the SPA uses the SDK's prebuilt
+# browser bundle only.
+ensure_spa_deps() {
+  local dir=$LATCH_TEST_SPA_DIR
+  local stamp=$dir/node_modules/.package-lock.json
+  local bundle=$dir/node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.js
+  if [ -f "$bundle" ] && [ -f "$stamp" ] && ! [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    return 0
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    say "npm ci in testdata/spa"
+    if (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && [ -f "$bundle" ]; then
+      return 0
+    fi
+  fi
+  if [ "$CI" = true ]; then
+    fail "cannot install the npm dependencies of testdata/spa (npm ci)"
+  fi
+  echo "test.sh: warning: testdata/spa has no node_modules (npm ci failed): the browser tests that need the SPA will skip" >&2
+}
+ensure_spa_deps
+
 say "go vet ./..."
 go vet ./... || fail "go vet found problems"
 
