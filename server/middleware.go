@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchauth/latch/internal/requestid"
 	"github.com/latchauth/latch/metrics"
+	"github.com/latchauth/latch/server/flow"
 )
 
 func newRequestID() string {
@@ -74,13 +75,52 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-// securityHeaders are safe for every response latch sends (JSON APIs for now).
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		return next(c)
+// securityHeaders are safe for every response latch sends; the hosted pages add their CSP.
+func securityHeaders(secure bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("X-Frame-Options", "DENY")
+			if secure {
+				h.Set("Strict-Transport-Security", "max-age=31536000")
+			}
+			return next(c)
+		}
+	}
+}
+
+// cors lets browser apps call an endpoint from the origins that clients allow (AUTH0-COMPAT
+// §0.7): auth0-spa-js sends Content-Type and Auth0-Client, so the preflight allows both.
+// Requests from other origins get no CORS headers, so the browser withholds the answer.
+func cors(f *flow.Service) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			origin := c.Request().Header.Get(echo.HeaderOrigin)
+			h := c.Response().Header()
+			h.Add(echo.HeaderVary, echo.HeaderOrigin)
+			allowed := false
+			if origin != "" {
+				ok, err := f.OriginAllowed(c.Request().Context(), origin)
+				if err != nil {
+					return err
+				}
+				allowed = ok
+			}
+			if allowed {
+				h.Set(echo.HeaderAccessControlAllowOrigin, origin)
+				h.Set(echo.HeaderAccessControlExposeHeaders, "Retry-After, WWW-Authenticate")
+			}
+			if c.Request().Method != http.MethodOptions {
+				return next(c)
+			}
+			if allowed {
+				h.Set(echo.HeaderAccessControlAllowMethods, "GET, POST, OPTIONS")
+				h.Set(echo.HeaderAccessControlAllowHeaders, "Content-Type, Auth0-Client, Authorization")
+				h.Set(echo.HeaderAccessControlMaxAge, "86400")
+			}
+			return c.NoContent(http.StatusNoContent)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/latchauth/latch/server/authapi"
@@ -16,9 +18,27 @@ func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) 
 	e.GET("/.well-known/openid-configuration", auth.Discovery)
 	e.GET("/.well-known/jwks.json", auth.JWKS)
 	e.POST("/dbconnections/signup", auth.Signup)
-	e.POST("/oauth/token", auth.Token)
-	e.GET("/userinfo", auth.UserInfo)
-	e.POST("/userinfo", auth.UserInfo)
+	withCORS := cors(d.Flow)
+	for _, m := range []string{http.MethodPost, http.MethodOptions} {
+		e.Add(m, "/oauth/token", auth.Token, withCORS)
+		e.Add(m, "/oauth/revoke", auth.Revoke, withCORS)
+	}
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodOptions} {
+		e.Add(m, "/userinfo", auth.UserInfo, withCORS)
+	}
+
+	// Browser login: the authorization endpoint, the hosted pages and logout.
+	e.GET("/authorize", auth.Authorize)
+	e.GET("/u/login", auth.LoginPage)
+	e.POST("/u/login", auth.SubmitLogin)
+	e.GET("/u/signup", auth.SignupPage)
+	e.POST("/u/signup", auth.SubmitSignup)
+	e.GET("/favicon.ico", authapi.Favicon)
+	e.GET("/u/assets/*", echo.WrapHandler(http.StripPrefix("/u/assets", d.Pages.Assets())))
+	e.GET("/v2/logout", auth.Logout)
+	e.GET("/oidc/logout", auth.OIDCLogout)
+	e.POST("/oidc/logout", auth.OIDCLogout)
+	e.POST("/oidc/logout/confirm", auth.ConfirmLogout)
 
 	// Management API v2.
 	mgmt.Routes(e.Group("/api/v2"))

@@ -18,6 +18,7 @@ import (
 	"github.com/latchauth/latch/server/mgmtapi"
 	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/tokens"
+	"github.com/latchauth/latch/web"
 )
 
 // Deps is everything the HTTP layer needs.
@@ -29,6 +30,11 @@ type Deps struct {
 	IssuerURL string
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
+	// Pages renders the hosted login pages.
+	Pages *web.Pages
+	// Secure: latch is reached over HTTPS (its own TLS, or a proxy's when the issuer is
+	// https://): cookies are Secure and pages send HSTS.
+	Secure bool
 }
 
 // New builds the HTTP handler.
@@ -46,9 +52,9 @@ func New(d Deps) *echo.Echo {
 		carryRequestID,
 		recoverer(d.Log),
 		accessLog(d.Log, d.Metrics),
-		securityHeaders,
+		securityHeaders(d.Secure),
 	)
-	auth := &authapi.Handler{Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, IssuerURL: d.IssuerURL, Log: d.Log}
+	auth := &authapi.Handler{Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, IssuerURL: d.IssuerURL, Log: d.Log, Pages: d.Pages, Secure: d.Secure}
 	mgmt := &mgmtapi.Handler{Store: d.Store, Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, Audience: d.Flow.ManagementAudience(), Log: d.Log}
 	routes(e, d, auth, mgmt)
 	return e

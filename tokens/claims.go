@@ -1,6 +1,8 @@
 package tokens
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"net/url"
@@ -216,3 +218,11 @@ func ParseScope(s string) []string {
 
 // HasScope says whether scopes contain scope.
 func HasScope(scopes []string, scope string) bool { return slices.Contains(scopes, scope) }
+
+// HalfHash is the at_hash (or c_hash) of a token signed with a SHA-256 algorithm (RS256,
+// ES256): the left half of the SHA-256 of its ASCII form, base64url without padding (OIDC
+// Core §3.1.3.6).
+func HalfHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}

@@ -154,8 +154,31 @@ func (i *Issuer) VerifyAccessToken(ctx context.Context, token, audience string) 
 	return maps.Clone(claims), nil
 }
 
+// VerifyIDTokenHint checks an ID token that a client passes back as id_token_hint (OIDC
+// RP-Initiated Logout §2): signed by one of this issuer's published keys, with this
+// issuer's iss and the ID token typ. It may have expired — a hint names who logs out, it
+// grants nothing. It returns the claims.
+func (i *Issuer) VerifyIDTokenHint(ctx context.Context, token string) (map[string]any, error) {
+	return i.verifySigned(ctx, token, typIDToken, func(typ string) bool { return typ == typIDToken })
+}
+
 // verify does the full check of VerifyAccessToken.
 func (i *Issuer) verify(ctx context.Context, token, audience string) (map[string]any, error) {
+	claims, err := i.verifySigned(ctx, token, typAccessToken, isAccessTokenType)
+	if err != nil {
+		return nil, err
+	}
+	if !hasAudience(claims["aud"], audience) {
+		return nil, invalid("wrong audience")
+	}
+	if err := checkTimes(claims, i.Now()); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// verifySigned checks the signature, the typ header and the issuer, and decodes the claims.
+func (i *Issuer) verifySigned(ctx context.Context, token, wantTyp string, typOK func(string) bool) (map[string]any, error) {
 	jws, err := jose.ParseSignedCompact(token, acceptedAlgs)
 	if err != nil {
 		return nil, invalid("malformed, or alg is not RS256")
@@ -164,8 +187,8 @@ func (i *Issuer) verify(ctx context.Context, token, audience string) (map[string
 		return nil, invalid("not exactly one signature")
 	}
 	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !isAccessTokenType(typ) {
-		return nil, invalid("typ %q is not at+jwt", typ)
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !typOK(typ) {
+		return nil, invalid("typ %q is not %s", typ, wantTyp)
 	}
 	if h.KeyID == "" {
 		return nil, invalid("no kid")
@@ -187,12 +210,6 @@ func (i *Issuer) verify(ctx context.Context, token, audience string) (map[string
 	}
 	if iss, _ := claims["iss"].(string); iss != i.url {
 		return nil, invalid("wrong issuer")
-	}
-	if !hasAudience(claims["aud"], audience) {
-		return nil, invalid("wrong audience")
-	}
-	if err := checkTimes(claims, i.Now()); err != nil {
-		return nil, err
 	}
 	return claims, nil
 }

@@ -496,10 +496,16 @@ func serverPublicKey(t *testing.T, l *testLatch) (der, pemBytes []byte) {
 	return der, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-// signWithServerKey signs an access token with latch's own key, read from its data dir the
-// way latch reads it, to make tokens the server would never issue (e.g. expired ones).
-// latch holds the store exclusively, so it is stopped meanwhile and started again.
+// signWithServerKey signs an access token with latch's own key (see signWithServerIssuer),
+// to make tokens the server would never issue (e.g. expired ones).
 func signWithServerKey(t *testing.T, l *testLatch, claims map[string]any) string {
+	t.Helper()
+	return signWithServerIssuer(t, l, func(i *tokens.Issuer) (string, error) { return i.SignAccessToken(claims) })
+}
+
+// signWithServerIssuer signs with latch's own key, read from its data dir the way latch
+// reads it. latch holds the store exclusively, so it is stopped meanwhile and started again.
+func signWithServerIssuer(t *testing.T, l *testLatch, sign func(*tokens.Issuer) (string, error)) string {
 	t.Helper()
 	l.Stop()
 	defer l.Restart()
@@ -521,7 +527,7 @@ func signWithServerKey(t *testing.T, l *testLatch, claims map[string]any) string
 	if err := keys.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := tokens.NewIssuer(l.Issuer, keys).SignAccessToken(claims)
+	tok, err := sign(tokens.NewIssuer(l.Issuer, keys))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -44,7 +47,39 @@ type Config struct {
 	RulesPrivateNetworks string `json:"rules_allow_private_networks"`
 
 	MetricsAddr string `json:"metrics_addr"`
+
+	// TLSCert and TLSKey are PEM files latch serves HTTPS with (both or neither); they are
+	// re-read when they change, so a renewed certificate needs no restart (see tls.go).
+	TLSCert string `json:"tls_cert"`
+	TLSKey  string `json:"tls_key"`
+	// TLSSelfSigned serves HTTPS with a certificate generated into <data_dir>/tls, for
+	// development only.
+	TLSSelfSigned bool `json:"tls_self_signed"`
+
+	// AttackProtectionAllowlist: comma-separated IPs and CIDRs exempt from brute-force
+	// protection and suspicious-IP throttling.
+	AttackProtectionAllowlist string `json:"attack_protection_allowlist"`
+
+	// Session and token lifetimes of browser logins.
+	SessionIdle     Duration `json:"session_idle"`
+	SessionLifetime Duration `json:"session_lifetime"`
+
+	// Branding of the hosted pages (see web.Brand).
+	BrandName            string `json:"brand_name"`
+	BrandLogoURL         string `json:"brand_logo_url"`
+	BrandPrimaryColor    string `json:"brand_primary_color"`
+	BrandBackgroundColor string `json:"brand_background_color"`
+	BrandCustomCSS       string `json:"brand_custom_css"`
+	PagesTemplatesDir    string `json:"pages_templates_dir"`
+
+	// tlsNow, when set, is the clock the certificate reloader reads (tests drive reloads
+	// with it). It is no setting: no flag, variable or config key reaches it.
+	tlsNow func() time.Time
 }
+
+// TLSEnabled reports whether latch itself serves HTTPS (rather than plain HTTP, perhaps
+// behind a TLS-terminating proxy).
+func (c Config) TLSEnabled() bool { return c.TLSSelfSigned || c.TLSCert != "" || c.TLSKey != "" }
 
 // Duration is a time.Duration written as Go writes it ("20s", "1m30s") in every source.
 type Duration time.Duration
@@ -74,6 +109,7 @@ func defaults() Config {
 		HashWait:     Duration(10 * time.Second),
 		RulesTimeout: Duration(20 * time.Second), RulesScriptTimeout: Duration(5 * time.Second),
 		RulesWorkers: 0, RulesWorkerMemory: 256,
+		SessionIdle: Duration(72 * time.Hour), SessionLifetime: Duration(7 * 24 * time.Hour),
 	}
 }
 
@@ -85,6 +121,7 @@ type setting struct {
 	str    *string
 	num    *int
 	dur    *Duration
+	bl     *bool // true or false; a bare --flag means true
 	usage  string
 }
 
@@ -108,6 +145,18 @@ func (c *Config) settings() []setting {
 		{key: "rules_worker_memory_mib", env: "LATCH_RULES_WORKER_MEMORY_MIB", num: &c.RulesWorkerMemory, usage: "memory (RSS) at which a rule worker is killed"},
 		{key: "rules_allow_private_networks", env: "LATCH_RULES_ALLOW_PRIVATE_NETWORKS", str: &c.RulesPrivateNetworks, usage: "let rules call loopback and private addresses: true or false"},
 		{key: "metrics_addr", env: "LATCH_METRICS_ADDR", str: &c.MetricsAddr, usage: "listen address of Prometheus /metrics (empty: not served)"},
+		{key: "tls_cert", env: "LATCH_TLS_CERT", str: &c.TLSCert, usage: "PEM certificate (chain) file to serve HTTPS with; reloaded when it changes"},
+		{key: "tls_key", env: "LATCH_TLS_KEY", str: &c.TLSKey, usage: "PEM private key file of tls_cert"},
+		{key: "attack_protection_allowlist", env: "LATCH_ATTACK_PROTECTION_ALLOWLIST", str: &c.AttackProtectionAllowlist, usage: "comma-separated IPs and CIDRs exempt from brute-force protection and suspicious-IP throttling"},
+		{key: "session_idle", env: "LATCH_SESSION_IDLE", dur: &c.SessionIdle, usage: "an SSO session not used for this long ends"},
+		{key: "session_lifetime", env: "LATCH_SESSION_LIFETIME", dur: &c.SessionLifetime, usage: "an SSO session ends this long after the login in any case"},
+		{key: "brand_name", env: "LATCH_BRAND_NAME", str: &c.BrandName, usage: "product name on the hosted pages (default latch)"},
+		{key: "brand_logo_url", env: "LATCH_BRAND_LOGO_URL", str: &c.BrandLogoURL, usage: "logo on the hosted pages: an https:// URL"},
+		{key: "brand_primary_color", env: "LATCH_BRAND_PRIMARY_COLOR", str: &c.BrandPrimaryColor, usage: "buttons and links on the hosted pages: #rgb or #rrggbb"},
+		{key: "brand_background_color", env: "LATCH_BRAND_BACKGROUND_COLOR", str: &c.BrandBackgroundColor, usage: "page background of the hosted pages: #rgb or #rrggbb"},
+		{key: "brand_custom_css", env: "LATCH_BRAND_CUSTOM_CSS", str: &c.BrandCustomCSS, usage: "a CSS file added to every hosted page"},
+		{key: "pages_templates_dir", env: "LATCH_PAGES_TEMPLATES_DIR", str: &c.PagesTemplatesDir, usage: "a directory of templates that replace the hosted pages' own, by file name"},
+		{key: "tls_self_signed", env: "LATCH_TLS_SELF_SIGNED", bl: &c.TLSSelfSigned, usage: "serve HTTPS with a self-signed certificate generated into <data_dir>/tls (development only): true or false"},
 	}
 }
 
@@ -120,7 +169,14 @@ func loadConfig(args []string, getenv func(string) string, readFile func(string)
 	configPath := fs.String("config", "", "path to a JSON config file (env LATCH_CONFIG)")
 	flagVals := map[string]*string{}
 	for _, s := range cfg.settings() {
-		flagVals[s.key] = fs.String(strings.ReplaceAll(s.key, "_", "-"), "", s.usage+" (env "+s.env+")")
+		name, help := strings.ReplaceAll(s.key, "_", "-"), s.usage+" (env "+s.env+")"
+		if s.bl != nil {
+			v := boolFlag("")
+			fs.Var(&v, name, help)
+			flagVals[s.key] = (*string)(&v)
+			continue
+		}
+		flagVals[s.key] = fs.String(name, "", help)
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -168,6 +224,7 @@ func loadConfig(args []string, getenv func(string) string, readFile func(string)
 		}
 	}
 	problems = append(problems, cfg.finish()...)
+	problems = append(problems, cfg.checkTLSFiles(readFile)...)
 	return cfg, errors.Join(problems...)
 }
 
@@ -186,6 +243,14 @@ func (s setting) assign(v string) error {
 			return fmt.Errorf("%q is not a whole number", v)
 		}
 		*s.num = n
+		return nil
+	}
+	if s.bl != nil {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q: want true or false", v)
+		}
+		*s.bl = b
 		return nil
 	}
 	*s.str = v
@@ -217,7 +282,7 @@ func (c *Config) finish() []error {
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "localhost"
 		}
-		c.Issuer = "http://" + net.JoinHostPort(host, port) + "/"
+		c.Issuer = c.scheme() + "://" + net.JoinHostPort(host, port) + "/"
 	}
 	if c.Issuer != "" {
 		u, err := url.Parse(c.Issuer)
@@ -254,6 +319,12 @@ func (c *Config) finish() []error {
 			problems = append(problems, fmt.Errorf("metrics_addr %q: want host:port", c.MetricsAddr))
 		}
 	}
+	if _, err := c.allowlist(); err != nil {
+		problems = append(problems, err)
+	}
+	if c.SessionIdle <= 0 || c.SessionLifetime <= 0 || c.SessionIdle > c.SessionLifetime {
+		problems = append(problems, errors.New("session_idle and session_lifetime must be positive, the idle limit no longer than the lifetime"))
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err)
 	}
@@ -277,6 +348,47 @@ func (c *Config) finish() []error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		problems = append(problems, errors.New("tls_cert and tls_key: set both or neither"))
+	}
+	if c.TLSSelfSigned && (c.TLSCert != "" || c.TLSKey != "") {
+		problems = append(problems, errors.New("tls_self_signed and tls_cert/tls_key: use one or the other"))
+	}
+	return problems
+}
+
+// scheme is the scheme latch itself serves: https when TLS is on.
+func (c Config) scheme() string {
+	if c.TLSEnabled() {
+		return "https"
+	}
+	return "http"
+}
+
+// checkTLSFiles reads tls_cert and tls_key, so that a missing or unreadable file, or a
+// certificate that does not match its key, is a configuration problem found at start.
+func (c Config) checkTLSFiles(readFile func(string) ([]byte, error)) []error {
+	var problems []error
+	read := func(key, path string) []byte {
+		if path == "" {
+			return nil
+		}
+		data, err := readFile(path)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is said once, below
+			}
+			problems = append(problems, fmt.Errorf("%s %s: %w", key, path, err))
+		}
+		return data
+	}
+	certPEM, keyPEM := read("tls_cert", c.TLSCert), read("tls_key", c.TLSKey)
+	if len(problems) == 0 && c.TLSCert != "" && c.TLSKey != "" {
+		if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+			problems = append(problems, fmt.Errorf("tls_cert %s and tls_key %s: %w", c.TLSCert, c.TLSKey, err))
+		}
+	}
 	return problems
 }
 
@@ -298,6 +410,8 @@ func (c Config) Redacted() []any {
 			v = *s.num
 		case s.dur != nil:
 			v = time.Duration(*s.dur).String()
+		case s.bl != nil:
+			v = *s.bl
 		case s.secret && *s.str != "":
 			v = "[redacted]"
 		default:
@@ -319,6 +433,14 @@ func usage(w io.Writer) {
 	}
 }
 
+// boolFlag is the flag of a true-or-false setting: "--tls-self-signed" alone means true,
+// "--tls-self-signed=false" is also accepted. It keeps the text; assign parses it.
+type boolFlag string
+
+func (b *boolFlag) String() string     { return string(*b) }
+func (b *boolFlag) Set(v string) error { *b = boolFlag(v); return nil }
+func (b *boolFlag) IsBoolFlag() bool   { return true }
+
 // AllowedHosts splits rules_allowed_hosts.
 func (c Config) AllowedHosts() []string {
 	var out []string
@@ -328,4 +450,25 @@ func (c Config) AllowedHosts() []string {
 		}
 	}
 	return out
+}
+
+// allowlist parses attack_protection_allowlist: IPs (as /32 or /128) and CIDRs.
+func (c Config) allowlist() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.AttackProtectionAllowlist, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("attack_protection_allowlist: %q is neither an IP nor a CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }

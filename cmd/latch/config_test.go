@@ -135,3 +135,16 @@ func TestConfigRules(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigAllowlist(t *testing.T) {
+	c := defaults()
+	c.AttackProtectionAllowlist = " 10.0.0.0/8,192.168.1.7 , ::1"
+	got, err := c.allowlist()
+	if err != nil || len(got) != 3 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.168.1.7/32" || got[2].String() != "::1/128" {
+		t.Fatalf("allowlist = %v, %v", got, err)
+	}
+	c.AttackProtectionAllowlist = "10.0.0.0/8,not-an-ip"
+	if _, err := c.allowlist(); err == nil || !strings.Contains(err.Error(), `"not-an-ip"`) {
+		t.Fatalf("bad entry: %v", err)
+	}
+}

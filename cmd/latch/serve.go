@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/latchauth/latch/metrics"
@@ -23,6 +24,7 @@ import (
 	"github.com/latchauth/latch/storage/inproc"
 	"github.com/latchauth/latch/storage/sqlite"
 	"github.com/latchauth/latch/tokens"
+	"github.com/latchauth/latch/web"
 )
 
 // shutdownGrace is how long in-flight requests get to finish after SIGTERM.
@@ -79,12 +81,22 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		}
 	}()
 	m := metrics.New()
+	allowlist, _ := cfg.allowlist() // checked with the rest of the configuration
+	shortLived := inproc.New(nil)
 	svc := flow.New(flow.Deps{
-		Store: store, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
+		Store: store, ShortLived: shortLived, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
 		Sealer: sealer, Rules: pool, RuleLimits: ruleLimits(cfg), Metrics: m, Log: log,
-		Failures: inproc.NewLoginFailures(nil),
-		HashGate: password.NewGate(hashConcurrency(cfg), time.Duration(cfg.HashWait)),
+		Failures:  shortLived,
+		HashGate:  password.NewGate(hashConcurrency(cfg), time.Duration(cfg.HashWait)),
+		Allowlist: allowlist,
+		Browser: flow.BrowserSettings{
+			SessionIdle: time.Duration(cfg.SessionIdle), SessionLifetime: time.Duration(cfg.SessionLifetime),
+		},
 	})
+	pages, err := web.New(webOptions(cfg))
+	if err != nil {
+		return fmt.Errorf("hosted pages: %w", err)
+	}
 	boot, err := svc.Bootstrap(ctx, cfg.BootstrapClientID, cfg.BootstrapClientSecret)
 	if err != nil {
 		return err
@@ -95,8 +107,14 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 			return fmt.Errorf("listen: %w", err)
 		}
 	}
+	if ln, err = listenTLS(cfg, ln, log); err != nil { // HTTPS when configured (tls.go)
+		return err
+	}
 	srv := &http.Server{
-		Handler:           server.New(server.Deps{Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Metrics: m, Log: log}),
+		Handler: server.New(server.Deps{
+			Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Metrics: m, Log: log,
+			Pages: pages, Secure: cfg.TLSEnabled() || strings.HasPrefix(cfg.Issuer, "https://"),
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -113,7 +131,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		}
 		defer stopMetrics()
 	}
-	go collectExpiredGrants(ctx, store, log)
+	go collectExpired(ctx, store, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -171,7 +189,7 @@ func trimNewline(b []byte) []byte {
 }
 
 func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapResult) {
-	fmt.Fprintf(out, "latch is listening on http://%s (issuer %s)\n", addr, cfg.Issuer)
+	fmt.Fprintf(out, "latch is listening on %s://%s (issuer %s)\n", cfg.scheme(), addr, cfg.Issuer)
 	switch {
 	case boot.GeneratedSecret != "":
 		fmt.Fprintf(out, "Management API client created (the secret is shown only this once; store it now):\n")
@@ -184,8 +202,9 @@ func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapRes
 	fmt.Fprintf(out, "  audience:      %sapi/v2/\n", cfg.Issuer)
 }
 
-// collectExpiredGrants deletes grants whose access tokens have expired, hourly.
-func collectExpiredGrants(ctx context.Context, store storage.Grants, log *slog.Logger) {
+// collectExpired deletes, hourly, grants whose access tokens have expired and refresh tokens
+// past their lifetimes.
+func collectExpired(ctx context.Context, store storage.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -193,11 +212,19 @@ func collectExpiredGrants(ctx context.Context, store storage.Grants, log *slog.L
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := store.DeleteExpiredGrants(ctx, storage.Now())
-			if err != nil && ctx.Err() == nil {
-				log.Warn("deleting expired grants", "error", err)
-			} else if n > 0 {
-				log.Info("deleted expired grants", "count", n)
+			for _, sweep := range []struct {
+				what string
+				run  func(context.Context, time.Time) (int, error)
+			}{
+				{"grants", store.DeleteExpiredGrants},
+				{"refresh tokens", store.DeleteExpiredRefreshTokens},
+			} {
+				n, err := sweep.run(ctx, storage.Now())
+				if err != nil && ctx.Err() == nil {
+					log.Warn("deleting expired "+sweep.what, "error", err)
+				} else if n > 0 {
+					log.Info("deleted expired "+sweep.what, "count", n)
+				}
 			}
 		}
 	}
@@ -238,4 +265,15 @@ func hashConcurrency(cfg Config) int {
 		return cfg.HashConcurrency
 	}
 	return 2 * runtime.GOMAXPROCS(0)
+}
+
+// webOptions are the hosted pages' settings from the configuration.
+func webOptions(cfg Config) web.Options {
+	return web.Options{
+		Brand: web.Brand{
+			Name: cfg.BrandName, LogoURL: cfg.BrandLogoURL, PrimaryColor: cfg.BrandPrimaryColor,
+			BackgroundColor: cfg.BrandBackgroundColor, CustomCSSFile: cfg.BrandCustomCSS,
+		},
+		TemplatesDir: cfg.PagesTemplatesDir,
+	}
 }

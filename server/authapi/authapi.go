@@ -12,6 +12,7 @@ import (
 	"github.com/latchauth/latch/server/bind"
 	"github.com/latchauth/latch/server/flow"
 	"github.com/latchauth/latch/tokens"
+	"github.com/latchauth/latch/web"
 )
 
 // MaxBody bounds Authentication API request bodies; no legitimate one comes near it.
@@ -24,7 +25,15 @@ type Handler struct {
 	Keys      *tokens.KeySet
 	IssuerURL string
 	Log       *slog.Logger
+	// Pages renders the hosted pages.
+	Pages *web.Pages
+	// Secure: latch is reached over HTTPS (its own TLS or a proxy's), so cookies are Secure.
+	Secure bool
 }
+
+// suspiciousIPDescription is Auth0's description of a refusal by suspicious-IP throttling
+// (AUTH0-COMPAT §2.4, §6.2).
+const suspiciousIPDescription = "We have detected suspicious login behavior and further attempts will be blocked. Please contact the administrator."
 
 // oauthError translates a flow error for the OAuth endpoints.
 func oauthError(err error) error {
@@ -50,6 +59,10 @@ func oauthError(err error) error {
 	case errors.Is(err, flow.ErrTooManyAttempts):
 		return apierror.NewOAuth(http.StatusTooManyRequests, "too_many_attempts",
 			"Your account has been blocked after multiple consecutive login attempts. We've sent you a notification via your preferred contact method with instructions on how to unblock it.")
+	case errors.Is(err, flow.ErrSuspiciousIP):
+		e := apierror.NewOAuth(http.StatusTooManyRequests, "too_many_attempts", suspiciousIPDescription)
+		e.RetryAfter = flow.RetryAfterSeconds(err)
+		return e
 	case errors.As(err, &den):
 		status := http.StatusForbidden
 		if den.Code == "unauthorized" {

@@ -108,6 +108,11 @@ func signupError(err error) error {
 	case errors.Is(err, flow.ErrBusy):
 		return &apierror.DBConnection{StatusCode: http.StatusTooManyRequests, Name: "TooManyRequestsError", Code: "too_many_requests",
 			Description: "The server is busy checking passwords; retry shortly.", RetryAfter: 1}
+	case errors.Is(err, flow.ErrTooManySignups):
+		// Suspicious-IP throttling (AUTH0-COMPAT §6.2): the code and description of its login
+		// refusal, in this endpoint's shape. Auth0's exact signup body is UNCONFIRMED.
+		return &apierror.DBConnection{StatusCode: http.StatusTooManyRequests, Name: "TooManyRequestsError", Code: "too_many_attempts",
+			Description: suspiciousIPDescription, RetryAfter: flow.RetryAfterSeconds(err)}
 	case errors.Is(err, flow.ErrClientAuth):
 		return &apierror.DBConnection{StatusCode: http.StatusUnauthorized, Name: "UnauthorizedError", Code: "unauthorized", Description: "Unknown client."}
 	default:

@@ -1,6 +1,7 @@
 package authapi
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -26,7 +27,8 @@ func (h *Handler) Token(c echo.Context) error {
 		return apierror.MissingParameter("grant_type")
 	}
 	switch grantType {
-	case flow.GrantPassword, flow.GrantPasswordRealm, flow.GrantClientCredentials:
+	case flow.GrantPassword, flow.GrantPasswordRealm, flow.GrantClientCredentials,
+		flow.GrantAuthorizationCode, flow.GrantRefreshToken:
 	default:
 		return apierror.NewOAuth(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type: "+grantType)
 	}
@@ -45,6 +47,15 @@ func (h *Handler) Token(c echo.Context) error {
 	switch grantType {
 	case flow.GrantClientCredentials:
 		resp, err = h.Flow.ClientCredentialsGrant(ctx, client, params["audience"], params["scope"])
+	case flow.GrantAuthorizationCode:
+		resp, err = h.Flow.ExchangeCode(ctx, flow.CodeGrant{
+			Client: client, Code: params["code"], RedirectURI: params["redirect_uri"], CodeVerifier: params["code_verifier"],
+		})
+	case flow.GrantRefreshToken:
+		resp, err = h.Flow.Refresh(ctx, flow.RefreshGrant{
+			Client: client, RefreshToken: params["refresh_token"], Scope: params["scope"],
+			IP: endUserIP(c, cred), Request: ruleRequest(c.Request(), params),
+		})
 	default:
 		g := flow.PasswordGrant{
 			Client: client, GrantType: grantType, Username: params["username"], Password: params["password"],
@@ -65,6 +76,35 @@ func (h *Handler) Token(c echo.Context) error {
 		return oauthError(err)
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// Revoke serves POST /oauth/revoke (AUTH0-COMPAT §2.7): 200 with an empty body whether or
+// not the token was known.
+func (h *Handler) Revoke(c echo.Context) error {
+	noStore(c)
+	params, err := bind.Params(c.Request(), MaxBody)
+	if err != nil {
+		return oauthError(err)
+	}
+	cred, err := clientCredentials(c.Request(), params)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	client, err := h.Flow.AuthenticateClient(ctx, cred)
+	if err != nil {
+		if errors.Is(err, flow.ErrClientAuth) {
+			return apierror.NewOAuth(http.StatusUnauthorized, "invalid_client", "Unauthorized")
+		}
+		return oauthError(err)
+	}
+	if hint := params["token_type_hint"]; hint != "" && hint != "refresh_token" {
+		return apierror.NewOAuth(http.StatusBadRequest, "unsupported_token_type", "Only refresh tokens can be revoked")
+	}
+	if err := h.Flow.RevokeRefreshToken(ctx, client, params["token"]); err != nil {
+		return oauthError(err)
+	}
+	return c.NoContent(http.StatusOK)
 }
 
 // clientCredentials reads the client's id and secret from HTTP Basic authentication

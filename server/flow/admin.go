@@ -540,7 +540,28 @@ type AdminClientPatch struct {
 	TokenEndpointAuthMethod Patch[string]
 	ClientMetadata          map[string]*string
 	JWTConfiguration        *JWTConfigurationPatch
+	RefreshToken            *RefreshTokenPatch
+	// AllowPlainPKCE (latch's own property, allow_plain_pkce) lets the client use
+	// code_challenge_method=plain.
+	AllowPlainPKCE Patch[bool]
 }
+
+// RefreshTokenPatch changes a client's refresh_token settings field by field.
+type RefreshTokenPatch struct {
+	RotationType              Patch[string]
+	ExpirationType            Patch[string]
+	Leeway                    Patch[int]
+	TokenLifetime             Patch[int]
+	InfiniteTokenLifetime     Patch[bool]
+	IdleTokenLifetime         Patch[int]
+	InfiniteIdleTokenLifetime Patch[bool]
+}
+
+// Refresh-token setting bounds (Auth0's): lifetimes up to a year, leeway up to a minute.
+const (
+	maxRefreshTokenLifetime = 31557600
+	maxRefreshTokenLeeway   = 60
+)
 
 // JWTConfigurationPatch changes a client's jwt_configuration field by field.
 type JWTConfigurationPatch struct {
@@ -606,6 +627,7 @@ func (s *Service) AdminCreateClient(ctx context.Context, p AdminClientPatch) (st
 	if err := s.clients.CreateClient(ctx, c); err != nil {
 		return storage.Client{}, fmt.Errorf("create client: %w", err)
 	}
+	s.corsOrigins.invalidate()
 	if stored, err := s.clients.GetClient(ctx, c.ID); err == nil {
 		return stored, nil
 	}
@@ -618,6 +640,7 @@ func (s *Service) AdminUpdateClient(ctx context.Context, id string, p AdminClien
 		return storage.Client{}, err
 	}
 	now := s.now()
+	defer s.corsOrigins.invalidate()
 	return s.clients.UpdateClient(ctx, id, func(c storage.Client) (storage.Client, error) {
 		c, err := applyClientPatch(c, p)
 		if err != nil {
@@ -645,6 +668,7 @@ func (s *Service) AdminDeleteClient(ctx context.Context, id string) error {
 			return fmt.Errorf("delete client grant: %w", err)
 		}
 	}
+	defer s.corsOrigins.invalidate()
 	return s.clients.DeleteClient(ctx, id)
 }
 
@@ -667,6 +691,9 @@ func checkClientPatch(p AdminClientPatch) error {
 		return err
 	}
 	if err := checkEnum("token_endpoint_auth_method", p.TokenEndpointAuthMethod, TokenEndpointAuthMethods); err != nil {
+		return err
+	}
+	if err := checkRefreshTokenPatch(p.RefreshToken); err != nil {
 		return err
 	}
 	for _, l := range []struct {
@@ -760,6 +787,39 @@ func applyClientPatch(c storage.Client, p AdminClientPatch) (storage.Client, err
 	if p.TokenEndpointAuthMethod.Set {
 		c.TokenEndpointAuthMethod = p.TokenEndpointAuthMethod.Value
 	}
+	if p.AllowPlainPKCE.Set {
+		c.AllowPlainPKCE = p.AllowPlainPKCE.Value
+	}
+	if r := p.RefreshToken; r != nil {
+		if c.RefreshToken.RotationType == "" {
+			c.RefreshToken = storage.DefaultRefreshTokenPolicy()
+		}
+		rt := &c.RefreshToken
+		for _, f := range []struct {
+			p   Patch[string]
+			dst *string
+		}{{r.RotationType, &rt.RotationType}, {r.ExpirationType, &rt.ExpirationType}} {
+			if f.p.Set {
+				*f.dst = f.p.Value
+			}
+		}
+		for _, f := range []struct {
+			p   Patch[int]
+			dst *int
+		}{{r.Leeway, &rt.Leeway}, {r.TokenLifetime, &rt.TokenLifetime}, {r.IdleTokenLifetime, &rt.IdleTokenLifetime}} {
+			if f.p.Set {
+				*f.dst = f.p.Value
+			}
+		}
+		for _, f := range []struct {
+			p   Patch[bool]
+			dst *bool
+		}{{r.InfiniteTokenLifetime, &rt.InfiniteTokenLifetime}, {r.InfiniteIdleTokenLifetime, &rt.InfiniteIdleTokenLifetime}} {
+			if f.p.Set {
+				*f.dst = f.p.Value
+			}
+		}
+	}
 	if len(p.ClientMetadata) > 0 {
 		merged := make(map[string]string, len(c.ClientMetadata)+len(p.ClientMetadata))
 		for k, v := range c.ClientMetadata {
@@ -824,4 +884,29 @@ func isOrigin(s string) bool {
 		return false
 	}
 	return u.Path == "" || u.Path == "/"
+}
+
+func checkRefreshTokenPatch(r *RefreshTokenPatch) error {
+	if r == nil {
+		return nil
+	}
+	if err := checkEnum("refresh_token.rotation_type", r.RotationType, []string{storage.RotationRotating, storage.RotationNonRotating}); err != nil {
+		return err
+	}
+	if err := checkEnum("refresh_token.expiration_type", r.ExpirationType, []string{storage.ExpirationExpiring, storage.ExpirationNonExpires}); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		p    Patch[int]
+		max  int
+	}{
+		{"leeway", r.Leeway, maxRefreshTokenLeeway}, {"token_lifetime", r.TokenLifetime, maxRefreshTokenLifetime},
+		{"idle_token_lifetime", r.IdleTokenLifetime, maxRefreshTokenLifetime},
+	} {
+		if f.p.Set && (f.p.Value < 0 || f.p.Value > f.max || f.name != "leeway" && f.p.Value == 0) {
+			return payloadError("refresh_token."+f.name, "'Number out of range' on property refresh_token.%s (want 1 to %d).", f.name, f.max)
+		}
+	}
+	return nil
 }

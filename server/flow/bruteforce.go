@@ -16,7 +16,7 @@ const (
 )
 
 func (s *Service) checkBruteForce(ctx context.Context, identifier, ip string) error {
-	if s.failures == nil {
+	if s.failures == nil || s.exempt(ip) {
 		return nil
 	}
 	n, err := s.failures.FailureCount(ctx, identifier, ip)
@@ -32,7 +32,7 @@ func (s *Service) checkBruteForce(ctx context.Context, identifier, ip string) er
 }
 
 func (s *Service) recordFailure(ctx context.Context, identifier, ip string) {
-	if s.failures == nil {
+	if s.failures == nil || s.exempt(ip) {
 		return
 	}
 	if _, err := s.failures.RecordFailure(ctx, identifier, ip, BruteForceWindow); err != nil {

@@ -137,7 +137,9 @@ func (s *Service) DryRun(ctx context.Context, req DryRunRequest) (DryRunResult, 
 	out.UserMetadata.Changed = !reflect.DeepEqual(map[string]any(u.UserMetadata), map[string]any(after.UserMetadata))
 	out.AppMetadata.Changed = !reflect.DeepEqual(map[string]any(u.AppMetadata), map[string]any(after.AppMetadata))
 
-	tc := s.buildTokenClaims(after, c, in.scopes, audience, GrantPasswordRealm, "dry-run", d, now)
+	tc := s.buildTokenClaims(issuance{
+		user: after, client: c, scopes: in.scopes, audience: audience, grantType: GrantPasswordRealm, grantID: "dry-run", decision: d,
+	}, now)
 	out.AccessToken, out.IDToken = tc.access, tc.id
 	if tokens.HasScope(in.scopes, "openid") {
 		out.Userinfo = userinfoClaims(after, in.scopes, tc.custom)

@@ -5,6 +5,7 @@ package flow
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/latchauth/latch/internal/memo"
@@ -37,15 +38,18 @@ const (
 
 // Service runs the use cases. Build it with New.
 type Service struct {
-	users       storage.Users
-	passwords   storage.Passwords
-	clients     storage.Clients
-	grants      storage.ClientGrants
-	connections storage.Connections
-	issuances   storage.Grants
-	ruleStore   storage.Rules
-	ruleConfigs storage.RulesConfigs
-	actionStore storage.Actions
+	users         storage.Users
+	passwords     storage.Passwords
+	clients       storage.Clients
+	grants        storage.ClientGrants
+	connections   storage.Connections
+	issuances     storage.Grants
+	ruleStore     storage.Rules
+	ruleConfigs   storage.RulesConfigs
+	actionStore   storage.Actions
+	refreshTokens storage.RefreshTokens
+	shortLived    storage.ShortLived
+	browser       BrowserSettings
 
 	hasher *password.Hasher
 	issuer *tokens.Issuer
@@ -60,6 +64,8 @@ type Service struct {
 	metrics    *metrics.Metrics
 	failures   storage.LoginFailures
 	hashGate   *password.Gate
+	// allowlist is exempt from brute-force protection and IP throttling.
+	allowlist []netip.Prefix
 
 	// postRegistrationSlots bounds the post-user-registration runs in flight.
 	postRegistrationSlots chan struct{}
@@ -72,6 +78,8 @@ type Service struct {
 	// boundActionSets caches each trigger's bound actions; this Service's action writes
 	// invalidate them.
 	boundActionSets actionCaches
+	// corsOrigins caches the origins clients allow; this Service's client writes drop it.
+	corsOrigins originSet
 }
 
 // maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
@@ -83,9 +91,13 @@ const recentGrantsSize = 4096
 
 // Deps is what the use cases need.
 type Deps struct {
-	Store  storage.Store
-	Hasher *password.Hasher
-	Issuer *tokens.Issuer
+	Store storage.Store
+	// ShortLived holds logins in progress, sessions and codes.
+	ShortLived storage.ShortLived
+	// Browser sets the lifetimes of browser logins; zero fields take the defaults.
+	Browser BrowserSettings
+	Hasher  *password.Hasher
+	Issuer  *tokens.Issuer
 	// IssuerURL ends with "/".
 	IssuerURL string
 	// Sealer seals secrets at rest (rules-configs values).
@@ -98,6 +110,9 @@ type Deps struct {
 	HashGate *password.Gate
 	// Failures counts failed logins for brute-force protection; nil turns it off.
 	Failures storage.LoginFailures
+	// Allowlist holds the addresses that brute-force protection and suspicious-IP
+	// throttling leave alone (trusted networks, load tests).
+	Allowlist []netip.Prefix
 	// Metrics records outcomes and rule timings; nil records nothing.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
@@ -108,10 +123,11 @@ func New(d Deps) *Service {
 	store := d.Store
 	return &Service{
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
-		ruleStore: store, ruleConfigs: store, actionStore: store,
+		ruleStore: store, ruleConfigs: store, actionStore: store, refreshTokens: store,
+		shortLived: d.ShortLived, browser: withBrowserDefaults(d.Browser),
 		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
 		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics, failures: d.Failures,
-		hashGate:              d.HashGate,
+		hashGate: d.HashGate, allowlist: d.Allowlist,
 		recentGrants:          memo.New[string, storage.Grant](recentGrantsSize),
 		postRegistrationSlots: make(chan struct{}, maxPostRegistrationRuns),
 	}
@@ -125,3 +141,17 @@ func (s *Service) ManagementAudience() string { return s.issuerURL + "api/v2/" }
 
 // UserinfoAudience is the audience of access tokens good for /userinfo.
 func (s *Service) UserinfoAudience() string { return s.issuerURL + "userinfo" }
+
+// withBrowserDefaults fills in the zero fields of b.
+func withBrowserDefaults(b BrowserSettings) BrowserSettings {
+	d := DefaultBrowserSettings()
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&b.TransactionLifetime, &d.TransactionLifetime}, {&b.CodeLifetime, &d.CodeLifetime},
+		{&b.SessionIdle, &d.SessionIdle}, {&b.SessionLifetime, &d.SessionLifetime},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return b
+}

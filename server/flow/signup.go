@@ -69,6 +69,8 @@ func signupOutcome(err error) string {
 		return "ok"
 	case errors.As(err, &denied):
 		return "denied"
+	case errors.Is(err, ErrTooManySignups):
+		return "suspicious_ip"
 	case errors.Is(err, ErrUserExists), errors.Is(err, ErrUsernameExists):
 		return "user_exists"
 	case errors.As(err, &weak), errors.Is(err, ErrPasswordInDictionary):
@@ -97,6 +99,10 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (storage.User, 
 
 	u, err := s.newUserFromSignup(req, conn)
 	if err != nil {
+		return storage.User{}, err
+	}
+	// The request is well-formed: from here on it counts against its IP, whatever comes of it.
+	if err := s.takeSignup(ctx, req.Request.IP); err != nil {
 		return storage.User{}, err
 	}
 	if err := s.checkPassword(conn, req.Password); err != nil {

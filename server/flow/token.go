@@ -56,6 +56,8 @@ func loginOutcome(err error) string {
 		return "blocked"
 	case errors.Is(err, ErrTooManyAttempts):
 		return "too_many_attempts"
+	case errors.Is(err, ErrSuspiciousIP):
+		return "suspicious_ip"
 	case errors.As(err, &den):
 		return "denied"
 	case errors.Is(err, ErrRuleFailed), errors.Is(err, ErrClaimsTooLarge):
@@ -96,9 +98,13 @@ func (s *Service) passwordLogin(ctx context.Context, g PasswordGrant) (TokenResp
 	if err := s.checkBruteForce(ctx, identifier, g.IP); err != nil {
 		return TokenResponse{}, err
 	}
+	if err := s.checkSuspiciousIP(ctx, g.IP); err != nil {
+		return TokenResponse{}, err
+	}
 	u, err := s.verifyPassword(ctx, conn.Name, g.Username, g.Password)
 	if errors.Is(err, ErrWrongCredentials) {
 		s.recordFailure(ctx, identifier, g.IP)
+		s.recordIPFailure(ctx, g.IP)
 	}
 	if err != nil {
 		return TokenResponse{}, err
@@ -122,7 +128,9 @@ func (s *Service) passwordLogin(ctx context.Context, g PasswordGrant) (TokenResp
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	return s.issueUserTokens(ctx, u, g.Client, scopes, audience, g.GrantType, decision)
+	return s.issueUserTokens(ctx, issuance{
+		user: u, client: g.Client, scopes: scopes, audience: audience, grantType: g.GrantType, decision: decision,
+	})
 }
 
 // verifyPassword finds the user by email (or username) and checks the password. An unknown
@@ -212,18 +220,34 @@ type tokenClaims struct {
 	expires time.Time      // of the access token
 }
 
+// issuance is what one token response is made from.
+type issuance struct {
+	user      storage.User
+	client    storage.Client
+	scopes    []string // as requested: they decide the ID token's standard claims
+	audience  string
+	grantType string
+	grantID   string // "" for a new one
+	decision  loginDecision
+	// authTime is when the user entered credentials (zero: the user's last login).
+	authTime time.Time
+	// nonce is the authorize request's; tokens from other grants carry none (AUTH0-COMPAT §0.5).
+	nonce string
+}
+
 // buildTokenClaims computes what the access token and the ID token of a login will say.
 // It is pure, so a dry run shows exactly what a login would issue.
-func (s *Service) buildTokenClaims(u storage.User, c storage.Client, scopes []string, audience, grantType, grantID string, d loginDecision, now time.Time) tokenClaims {
+func (s *Service) buildTokenClaims(in issuance, now time.Time) tokenClaims {
+	u, c, d, scopes := in.user, in.client, in.decision, in.scopes
 	scope := strings.Join(scopes, " ")
 	if d.scopes != nil {
 		// The rules changed what the access token grants.
 		scope = strings.Join(d.scopes, " ")
 	}
 	atExp := now.Add(DefaultAccessTokenLifetime)
-	var aud any = audience
-	if audience != s.UserinfoAudience() && tokens.HasScope(scopes, "openid") {
-		aud = []string{audience, s.UserinfoAudience()}
+	var aud any = in.audience
+	if in.audience != s.UserinfoAudience() && tokens.HasScope(scopes, "openid") {
+		aud = []string{in.audience, s.UserinfoAudience()}
 	}
 	access := make(map[string]any, len(d.atClaims)+9)
 	for k, v := range d.atClaims {
@@ -231,7 +255,7 @@ func (s *Service) buildTokenClaims(u storage.User, c storage.Client, scopes []st
 	}
 	for k, v := range map[string]any{
 		"iss": s.issuerURL, "sub": u.ID, "aud": aud, "azp": c.ID,
-		"iat": now.Unix(), "exp": atExp.Unix(), "scope": scope, "jti": grantID, "gty": grantType,
+		"iat": now.Unix(), "exp": atExp.Unix(), "scope": scope, "jti": in.grantID, "gty": in.grantType,
 	} {
 		access[k] = v // protocol claims always win (the claim policy drops them from rules anyway)
 	}
@@ -245,12 +269,19 @@ func (s *Service) buildTokenClaims(u storage.User, c storage.Client, scopes []st
 		if l := c.JWTConfiguration.LifetimeInSeconds; l > 0 {
 			lifetime = time.Duration(l) * time.Second
 		}
+		authTime := in.authTime
+		if authTime.IsZero() {
+			authTime = u.LastLogin
+		}
 		id["iss"] = s.issuerURL
 		id["sub"] = u.ID
 		id["aud"] = c.ID
 		id["iat"] = now.Unix()
 		id["exp"] = now.Add(lifetime).Unix()
-		id["auth_time"] = u.LastLogin.Unix()
+		id["auth_time"] = authTime.Unix()
+		if in.nonce != "" {
+			id["nonce"] = in.nonce
+		}
 		tc.id = id
 	}
 	return tc
@@ -258,22 +289,25 @@ func (s *Service) buildTokenClaims(u storage.User, c storage.Client, scopes []st
 
 // issueUserTokens signs the access token (and the ID token when openid was asked for) and
 // records the grant, so that /userinfo can answer with the same custom claims.
-func (s *Service) issueUserTokens(ctx context.Context, u storage.User, c storage.Client, scopes []string, audience, grantType string, d loginDecision) (TokenResponse, error) {
+func (s *Service) issueUserTokens(ctx context.Context, in issuance) (TokenResponse, error) {
 	now := s.now()
-	grantID := storage.NewGrantID()
-	tc := s.buildTokenClaims(u, c, scopes, audience, grantType, grantID, d, now)
+	if in.grantID == "" {
+		in.grantID = storage.NewGrantID()
+	}
+	tc := s.buildTokenClaims(in, now)
 	at, err := s.issuer.SignAccessToken(tc.access)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("sign access token: %w", err)
 	}
 	resp := TokenResponse{AccessToken: at, Scope: tc.scope, ExpiresIn: int(DefaultAccessTokenLifetime.Seconds()), TokenType: "Bearer"}
 	if tc.id != nil {
+		tc.id["at_hash"] = tokens.HalfHash(at)
 		if resp.IDToken, err = s.issuer.SignIDToken(tc.id); err != nil {
 			return TokenResponse{}, fmt.Errorf("sign id token: %w", err)
 		}
 	}
 	g := storage.Grant{
-		ID: grantID, UserID: u.ID, ClientID: c.ID, Audience: audience, Scope: tc.scope,
+		ID: in.grantID, UserID: in.user.ID, ClientID: in.client.ID, Audience: in.audience, Scope: tc.scope,
 		Claims: tc.custom, CreatedAt: now, ExpiresAt: tc.expires,
 	}
 	if err := s.issuances.CreateGrant(ctx, g); err != nil {

@@ -61,7 +61,12 @@ var (
 	clientProperties = []string{
 		"name", "description", "app_type", "is_first_party", "oidc_conformant", "callbacks",
 		"allowed_origins", "web_origins", "allowed_logout_urls", "grant_types",
-		"token_endpoint_auth_method", "client_metadata", "jwt_configuration",
+		"token_endpoint_auth_method", "client_metadata", "jwt_configuration", "refresh_token",
+		"allow_plain_pkce",
+	}
+	refreshTokenProperties = []string{
+		"rotation_type", "expiration_type", "leeway", "token_lifetime", "infinite_token_lifetime",
+		"idle_token_lifetime", "infinite_idle_token_lifetime",
 	}
 	jwtConfigurationProperties = []string{"alg", "lifetime_in_seconds", "secret_encoded"}
 )
@@ -88,7 +93,9 @@ func readClientPatch(c echo.Context) (flow.AdminClientPatch, error) {
 		AllowedLogoutURLs:       r.stringList("allowed_logout_urls"),
 		GrantTypes:              r.stringList("grant_types"),
 		TokenEndpointAuthMethod: r.str("token_endpoint_auth_method"),
+		AllowPlainPKCE:          r.boolean("allow_plain_pkce"),
 	}
+	rt, rtHead := r.object("refresh_token")
 	meta, metaHead := r.object("client_metadata")
 	jwt, jwtHead := r.object("jwt_configuration")
 	if r.err != nil {
@@ -102,6 +109,7 @@ func readClientPatch(c echo.Context) (flow.AdminClientPatch, error) {
 		{"name", "string", p.Name.Null}, {"app_type", "string", p.AppType.Null},
 		{"is_first_party", "boolean", p.IsFirstParty.Null}, {"oidc_conformant", "boolean", p.OIDCConformant.Null},
 		{"token_endpoint_auth_method", "string", p.TokenEndpointAuthMethod.Null},
+		{"allow_plain_pkce", "boolean", p.AllowPlainPKCE.Null},
 	} {
 		if n.null {
 			return p, typeError(n.want, "null", n.name)
@@ -109,6 +117,37 @@ func readClientPatch(c echo.Context) (flow.AdminClientPatch, error) {
 	}
 	if metaHead.null {
 		return p, typeError("object", "null", "client_metadata")
+	}
+	if rtHead.null {
+		return p, typeError("object", "null", "refresh_token")
+	}
+	if rt != nil {
+		if err := rt.allowOnly(refreshTokenProperties...); err != nil {
+			return p, err
+		}
+		rr := fieldReader{o: rt, prefix: "refresh_token."}
+		p.RefreshToken = &flow.RefreshTokenPatch{
+			RotationType: rr.str("rotation_type"), ExpirationType: rr.str("expiration_type"),
+			Leeway: rr.integer("leeway"), TokenLifetime: rr.integer("token_lifetime"),
+			InfiniteTokenLifetime: rr.boolean("infinite_token_lifetime"), IdleTokenLifetime: rr.integer("idle_token_lifetime"),
+			InfiniteIdleTokenLifetime: rr.boolean("infinite_idle_token_lifetime"),
+		}
+		if rr.err != nil {
+			return p, rr.err
+		}
+		pr := p.RefreshToken
+		for _, n := range []struct {
+			name string
+			null bool
+		}{
+			{"rotation_type", pr.RotationType.Null}, {"expiration_type", pr.ExpirationType.Null}, {"leeway", pr.Leeway.Null},
+			{"token_lifetime", pr.TokenLifetime.Null}, {"infinite_token_lifetime", pr.InfiniteTokenLifetime.Null},
+			{"idle_token_lifetime", pr.IdleTokenLifetime.Null}, {"infinite_idle_token_lifetime", pr.InfiniteIdleTokenLifetime.Null},
+		} {
+			if n.null {
+				return p, typeError("value", "null", "refresh_token."+n.name)
+			}
+		}
 	}
 	if meta != nil {
 		p.ClientMetadata = make(map[string]*string, len(meta))

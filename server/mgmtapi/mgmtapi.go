@@ -33,6 +33,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	g.Use(h.authenticate)
 	h.userRoutes(g)
 	h.clientRoutes(g)
+	h.connectionRoutes(g)
 	h.tryRoutes(g)
 	h.ruleRoutes(g)
 	h.rulesConfigRoutes(g)

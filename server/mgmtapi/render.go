@@ -98,21 +98,23 @@ func renderUser(u storage.User) userJSON {
 
 // clientJSON is a client as the Management API answers (AUTH0-COMPAT §5.7).
 type clientJSON struct {
-	ClientID                string                   `json:"client_id"`
-	Name                    string                   `json:"name"`
-	Description             string                   `json:"description,omitempty"`
-	ClientSecret            string                   `json:"client_secret,omitempty"`
-	AppType                 string                   `json:"app_type,omitempty"`
-	IsFirstParty            bool                     `json:"is_first_party"`
-	OIDCConformant          bool                     `json:"oidc_conformant"`
-	Callbacks               []string                 `json:"callbacks"`
-	AllowedOrigins          []string                 `json:"allowed_origins"`
-	WebOrigins              []string                 `json:"web_origins"`
-	AllowedLogoutURLs       []string                 `json:"allowed_logout_urls"`
-	GrantTypes              []string                 `json:"grant_types"`
-	TokenEndpointAuthMethod string                   `json:"token_endpoint_auth_method"`
-	ClientMetadata          map[string]string        `json:"client_metadata"`
-	JWTConfiguration        storage.JWTConfiguration `json:"jwt_configuration"`
+	ClientID                string                     `json:"client_id"`
+	Name                    string                     `json:"name"`
+	Description             string                     `json:"description,omitempty"`
+	ClientSecret            string                     `json:"client_secret,omitempty"`
+	AppType                 string                     `json:"app_type,omitempty"`
+	IsFirstParty            bool                       `json:"is_first_party"`
+	OIDCConformant          bool                       `json:"oidc_conformant"`
+	Callbacks               []string                   `json:"callbacks"`
+	AllowedOrigins          []string                   `json:"allowed_origins"`
+	WebOrigins              []string                   `json:"web_origins"`
+	AllowedLogoutURLs       []string                   `json:"allowed_logout_urls"`
+	GrantTypes              []string                   `json:"grant_types"`
+	TokenEndpointAuthMethod string                     `json:"token_endpoint_auth_method"`
+	ClientMetadata          map[string]string          `json:"client_metadata"`
+	JWTConfiguration        storage.JWTConfiguration   `json:"jwt_configuration"`
+	RefreshToken            storage.RefreshTokenPolicy `json:"refresh_token"`
+	AllowPlainPKCE          bool                       `json:"allow_plain_pkce"`
 }
 
 // renderClient shapes a client; the secret is included only when withSecret (Auth0 shows it
@@ -125,6 +127,10 @@ func renderClient(c storage.Client, withSecret bool) clientJSON {
 		WebOrigins: nonNil(c.WebOrigins), AllowedLogoutURLs: nonNil(c.AllowedLogoutURLs),
 		GrantTypes: nonNil(c.GrantTypes), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		ClientMetadata: c.ClientMetadata, JWTConfiguration: c.JWTConfiguration,
+		RefreshToken: c.RefreshToken, AllowPlainPKCE: c.AllowPlainPKCE,
+	}
+	if out.RefreshToken.RotationType == "" {
+		out.RefreshToken = storage.DefaultRefreshTokenPolicy() // what the client gets
 	}
 	if withSecret {
 		out.ClientSecret = c.Secret
