@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"testing"
 )
@@ -67,6 +68,49 @@ func BenchmarkSignup(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			signup(b, l, clientID, fmt.Sprintf("bench%d@example.com", n.Add(1)), "Correct-Horse-9", map[string]any{"plan": "silver"})
+		}
+	})
+}
+
+// BenchmarkRefreshGrant is a rotating refresh_token grant end to end (two signatures, the
+// rotation and the grant record), in-process so that a CPU profile covers the server.
+func BenchmarkRefreshGrant(b *testing.B) {
+	l := startLatch(b)
+	mgmt := l.ManagementToken(b, "")
+	clientID := spaClient(b, l, mgmt, nil)
+	signup(b, l, clientID, "bench@example.com", "Correct-Horse-9", nil)
+	tokens := make(chan string, 64)
+	for range cap(tokens) {
+		verifier, challenge := pkce()
+		back := newUserAgent(b, l).login(b, authorizeParams(clientID, challenge), "bench@example.com", "Correct-Horse-9")
+		resp, body := l.PostForm(b, "/oauth/token", url.Values{
+			"grant_type": {"authorization_code"}, "client_id": {clientID}, "code": {back.Query().Get("code")},
+			"redirect_uri": {spaCallback}, "code_verifier": {verifier},
+		})
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("exchange: %d %s", resp.StatusCode, body)
+		}
+		var tr struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		mustJSON(b, body, &tr)
+		tokens <- tr.RefreshToken
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rt := <-tokens
+			resp, body := l.PostForm(b, "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "refresh_token": {rt}})
+			var tr struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("refresh: %d %s", resp.StatusCode, body)
+				tokens <- rt
+				return
+			}
+			mustJSON(b, body, &tr)
+			tokens <- tr.RefreshToken
 		}
 	})
 }
