@@ -150,7 +150,7 @@ func ruleRequest(r *http.Request, params map[string]string) rules.HTTPRequest {
 	body := make(map[string]string, len(params))
 	for k, v := range params {
 		switch k {
-		case "password", "client_secret", "client_assertion", "code_verifier", "refresh_token", "code":
+		case "password", "client_secret", "client_assertion", "code_verifier", "refresh_token", "code", "csrf", "token":
 		default:
 			body[k] = v
 		}
