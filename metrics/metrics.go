@@ -23,6 +23,9 @@ type Metrics struct {
 	ruleRuns     *prometheus.CounterVec   // rule, outcome
 	ruleDuration *prometheus.HistogramVec // rule
 	pipelines    *prometheus.HistogramVec // trigger, outcome
+
+	eventsWritten prometheus.Counter
+	eventsDropped *prometheus.CounterVec // reason
 }
 
 // New builds the metrics, with Go runtime and process metrics alongside.
@@ -49,7 +52,14 @@ func New() *Metrics {
 		Name: "latch_rules_pipeline_duration_seconds", Help: "Time a whole rules pipeline ran.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .05, .25, 1, 5, 20},
 	}, []string{"trigger", "outcome"})
+	m.eventsWritten = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "latch_events_written_total", Help: "Auth events written to the event log.",
+	})
+	m.eventsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latch_events_dropped_total", Help: "Auth events not written: queue_full (overload), store_error, or shutdown (recorded after the writer stopped).",
+	}, []string{"reason"})
 	m.reg.MustRegister(m.requests, m.logins, m.signups, m.ruleRuns, m.ruleDuration, m.pipelines,
+		m.eventsWritten, m.eventsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -95,6 +105,21 @@ func (m *Metrics) Rule(name, outcome string, d time.Duration) {
 func (m *Metrics) Pipeline(trigger, outcome string, d time.Duration) {
 	if m != nil {
 		m.pipelines.WithLabelValues(trigger, outcome).Observe(d.Seconds())
+	}
+}
+
+// EventsWritten counts auth events stored in the event log.
+func (m *Metrics) EventsWritten(n int) {
+	if m != nil {
+		m.eventsWritten.Add(float64(n))
+	}
+}
+
+// EventsDropped counts auth events that were not stored, and why (queue_full, store_error,
+// shutdown).
+func (m *Metrics) EventsDropped(reason string, n int) {
+	if m != nil {
+		m.eventsDropped.WithLabelValues(reason).Add(float64(n))
 	}
 }
 

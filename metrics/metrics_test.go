@@ -17,6 +17,8 @@ func TestMetricsExposed(t *testing.T) {
 	m.Rule("add-claims", "ok", 80*time.Microsecond)
 	m.Rule("add-claims", "timeout", 5*time.Second)
 	m.Pipeline("post-login", "ok", 200*time.Microsecond)
+	m.EventsWritten(3)
+	m.EventsDropped("queue_full", 2)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -29,6 +31,8 @@ func TestMetricsExposed(t *testing.T) {
 		`latch_rule_executions_total{outcome="timeout",rule="add-claims"} 1`,
 		`latch_rule_duration_seconds_count{rule="add-claims"} 2`,
 		`latch_rules_pipeline_duration_seconds_count{outcome="ok",trigger="post-login"} 1`,
+		`latch_events_written_total 3`,
+		`latch_events_dropped_total{reason="queue_full"} 2`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(string(body), want) {
@@ -44,4 +48,6 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.Signup("ok")
 	m.Rule("r", "ok", time.Second)
 	m.Pipeline("post-login", "ok", time.Second)
+	m.EventsWritten(1)
+	m.EventsDropped("queue_full", 1)
 }

@@ -26,10 +26,13 @@ func requestID(c echo.Context) string {
 }
 
 // carryRequestID puts the request id into the request's context, where the logger finds it
-// for every record written while serving the request (requestid.Handler).
+// for every record written while serving the request (requestid.Handler), and with it the
+// client's address and user agent, which the auth events of the request carry.
 func carryRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.SetRequest(c.Request().WithContext(requestid.With(c.Request().Context(), requestID(c))))
+		ctx := requestid.With(c.Request().Context(), requestID(c))
+		ctx = flow.WithRequestInfo(ctx, c.RealIP(), c.Request().UserAgent(), c.Request().Host) // for auth events
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/latchauth/latch/storage/userquery"
 )
 
 // Sentinel errors. Backends wrap them with %w and context.
@@ -49,6 +51,8 @@ type Users interface {
 	ListUsersByEmail(ctx context.Context, email string) ([]User, error)
 	// ListUsers pages through all users, oldest first.
 	ListUsers(ctx context.Context, page Page) ([]User, int, error)
+	// SearchUsers pages through the users q matches (nil: all), with their total (search.go).
+	SearchUsers(ctx context.Context, q userquery.Node, sort UserSort, page Page) ([]User, int, error)
 	// UpdateUser replaces the user with what update returns (see the package contract).
 	// Changing the email or username to one taken in the connection is ErrAlreadyExists.
 	UpdateUser(ctx context.Context, id string, update func(User) (User, error)) (User, error)
@@ -204,6 +208,7 @@ type Store interface {
 	RulesConfigs
 	Actions
 	RefreshTokens
+	Events
 	// Ping says whether the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

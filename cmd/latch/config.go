@@ -64,6 +64,9 @@ type Config struct {
 	SessionIdle     Duration `json:"session_idle"`
 	SessionLifetime Duration `json:"session_lifetime"`
 
+	// LogRetention is how long auth events (GET /api/v2/logs) are kept.
+	LogRetention Duration `json:"log_retention"`
+
 	// Branding of the hosted pages (see web.Brand).
 	BrandName            string `json:"brand_name"`
 	BrandLogoURL         string `json:"brand_logo_url"`
@@ -110,6 +113,7 @@ func defaults() Config {
 		RulesTimeout: Duration(20 * time.Second), RulesScriptTimeout: Duration(5 * time.Second),
 		RulesWorkers: 0, RulesWorkerMemory: 256,
 		SessionIdle: Duration(72 * time.Hour), SessionLifetime: Duration(7 * 24 * time.Hour),
+		LogRetention: Duration(30 * 24 * time.Hour),
 	}
 }
 
@@ -150,6 +154,7 @@ func (c *Config) settings() []setting {
 		{key: "attack_protection_allowlist", env: "LATCH_ATTACK_PROTECTION_ALLOWLIST", str: &c.AttackProtectionAllowlist, usage: "comma-separated IPs and CIDRs exempt from brute-force protection and suspicious-IP throttling"},
 		{key: "session_idle", env: "LATCH_SESSION_IDLE", dur: &c.SessionIdle, usage: "an SSO session not used for this long ends"},
 		{key: "session_lifetime", env: "LATCH_SESSION_LIFETIME", dur: &c.SessionLifetime, usage: "an SSO session ends this long after the login in any case"},
+		{key: "log_retention", env: "LATCH_LOG_RETENTION", dur: &c.LogRetention, usage: "how long auth events (GET /api/v2/logs) are kept"},
 		{key: "brand_name", env: "LATCH_BRAND_NAME", str: &c.BrandName, usage: "product name on the hosted pages (default latch)"},
 		{key: "brand_logo_url", env: "LATCH_BRAND_LOGO_URL", str: &c.BrandLogoURL, usage: "logo on the hosted pages: an https:// URL"},
 		{key: "brand_primary_color", env: "LATCH_BRAND_PRIMARY_COLOR", str: &c.BrandPrimaryColor, usage: "buttons and links on the hosted pages: #rgb or #rrggbb"},
@@ -324,6 +329,9 @@ func (c *Config) finish() []error {
 	}
 	if c.SessionIdle <= 0 || c.SessionLifetime <= 0 || c.SessionIdle > c.SessionLifetime {
 		problems = append(problems, errors.New("session_idle and session_lifetime must be positive, the idle limit no longer than the lifetime"))
+	}
+	if c.LogRetention <= 0 {
+		problems = append(problems, fmt.Errorf("log_retention %v: want a positive duration", time.Duration(c.LogRetention)))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		problems = append(problems, err)

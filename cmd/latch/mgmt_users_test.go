@@ -427,14 +427,18 @@ func TestMgmtUsersByEmailAndList(t *testing.T) {
 	}
 
 	for _, q := range []string{
-		"q=email:x", "q=", "search_engine=v9", "per_page=101", "per_page=0", "per_page=abc", "page=-1",
-		"page=99999999999999999999999", "page=1e3", "include_totals=yes", "sort=email:1",
+		"q=", "search_engine=v9", "per_page=101", "per_page=0", "per_page=abc", "page=-1",
+		"page=99999999999999999999999", "page=1e3", "include_totals=yes", "sort=email", "sort=email:2",
+		"sort=user_metadata.plan:1", "q=email:x&search_engine=v2",
 	} {
 		resp, body := l.Do(t, http.MethodGet, "/api/v2/users?"+q, tok, nil)
 		wantMgmtError(t, resp, body, http.StatusBadRequest, "invalid_query_string", "")
 	}
-	resp, body = l.Do(t, http.MethodGet, "/api/v2/users?q=email:x&search_engine=v3", tok, nil)
-	wantMgmtError(t, resp, body, http.StatusBadRequest, "invalid_query_string", "not supported")
+	// Search (more in mgmt_users_search_test.go).
+	found = decodeJSONArray(t, mgmtGetRaw(t, l, "/api/v2/users?q=email:list3@example.com&search_engine=v3", tok))
+	if len(found) != 1 || found[0].(map[string]any)["user_id"] != ids[3] {
+		t.Errorf("q=email:list3@example.com: %v", found)
+	}
 }
 
 func TestMgmtUserHostileIDs(t *testing.T) {

@@ -92,7 +92,15 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		Browser: flow.BrowserSettings{
 			SessionIdle: time.Duration(cfg.SessionIdle), SessionLifetime: time.Duration(cfg.SessionLifetime),
 		},
+		EventRetention: time.Duration(cfg.LogRetention),
 	})
+	defer func() { // after the server's shutdown, before the store closes
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := svc.Close(cctx); err != nil {
+			log.Error("writing the last auth events", "error", err)
+		}
+	}()
 	pages, err := web.New(webOptions(cfg))
 	if err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
@@ -131,7 +139,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		}
 		defer stopMetrics()
 	}
-	go collectExpired(ctx, store, log)
+	go collectExpired(ctx, store, svc, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -202,9 +210,9 @@ func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapRes
 	fmt.Fprintf(out, "  audience:      %sapi/v2/\n", cfg.Issuer)
 }
 
-// collectExpired deletes, hourly, grants whose access tokens have expired and refresh tokens
-// past their lifetimes.
-func collectExpired(ctx context.Context, store storage.Store, log *slog.Logger) {
+// collectExpired deletes, hourly, grants whose access tokens have expired, refresh tokens
+// past their lifetimes and auth events past their retention.
+func collectExpired(ctx context.Context, store storage.Store, svc *flow.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -218,6 +226,7 @@ func collectExpired(ctx context.Context, store storage.Store, log *slog.Logger) 
 			}{
 				{"grants", store.DeleteExpiredGrants},
 				{"refresh tokens", store.DeleteExpiredRefreshTokens},
+				{"auth events", func(ctx context.Context, _ time.Time) (int, error) { return svc.PruneEvents(ctx) }},
 			} {
 				n, err := sweep.run(ctx, storage.Now())
 				if err != nil && ctx.Err() == nil {

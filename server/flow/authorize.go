@@ -118,6 +118,7 @@ func (s *Service) Authorize(ctx context.Context, r AuthorizeRequest, sessionToke
 	hasSession := sess.ID != "" && p.tx.Prompt != "login" && fresh(sess, p.tx.MaxAge, s.now())
 	if p.tx.Prompt == "none" {
 		if !hasSession {
+			s.recordSilentAuthFailure(ctx, p, req.IP, req.UserAgent)
 			return AuthorizeOutcome{Response: errorResponse(p, "login_required", "Login required")}, nil
 		}
 		resp, err := s.completeLogin(ctx, p, u, sess, completion{silent: true, request: req})

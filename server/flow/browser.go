@@ -102,11 +102,18 @@ type BrowserLogin struct {
 // ErrBusy, *InvalidRequestError; ErrCSRF and ErrTransactionNotFound mean the form is stale.
 // Refusals after the password was right (blocked user, a rule's denial) are a Response for
 // the client, as /authorize would send them.
-func (s *Service) SubmitLogin(ctx context.Context, f LoginForm) (BrowserLogin, error) {
+func (s *Service) SubmitLogin(ctx context.Context, f LoginForm) (_ BrowserLogin, err error) {
 	page, p, err := s.formTransaction(ctx, f.TransactionID, f.CSRF)
 	if err != nil {
 		return BrowserLogin{}, err
 	}
+	ctx, tr := withLoginTrace(ctx)
+	defer func() {
+		if err != nil && !tr.verified { // once the password is right, completeLogin records the login
+			s.recordLogin(ctx, tr, loginAttempt{client: page.Client, connection: page.Connection.Name,
+				login: f.Username, ip: f.IP, userAgent: f.Request.UserAgent}, err)
+		}
+	}()
 	if f.Username == "" {
 		return BrowserLogin{}, missing("username")
 	}
@@ -188,7 +195,9 @@ func (s *Service) finishTransaction(ctx context.Context, p authParams, u storage
 	}
 	if u.Blocked {
 		s.metrics.Login(loginOutcome(ErrUserBlocked))
-		return BrowserLogin{Response: errorResponse(p, "unauthorized", "user is blocked")}, nil
+		resp := errorResponse(p, "unauthorized", "user is blocked")
+		s.recordCompletion(ctx, nil, p, u, completion{ip: ip, request: req}, resp, nil)
+		return BrowserLogin{Response: resp}, nil
 	}
 	token, sess, err := s.newSession(ctx, u.ID)
 	if err != nil {
@@ -259,7 +268,9 @@ type completion struct {
 // completeLogin runs the rules for an authenticated user and answers the client: a code,
 // or tokens for the implicit response types. Refusals (blocked user, a rule's denial or
 // failure) become an error response for the client.
-func (s *Service) completeLogin(ctx context.Context, p authParams, u storage.User, sess storage.Session, c completion) (*AuthResponse, error) {
+func (s *Service) completeLogin(ctx context.Context, p authParams, u storage.User, sess storage.Session, c completion) (resp *AuthResponse, err error) {
+	ctx, trace := withLoginTrace(ctx)
+	defer func() { s.recordCompletion(ctx, trace, p, u, c, resp, err) }()
 	if u.Blocked {
 		return errorResponse(p, "unauthorized", "user is blocked"), nil
 	}

@@ -32,7 +32,8 @@ type CodeGrant struct {
 
 // ExchangeCode redeems an authorization code for the tokens its login decided. A code is
 // good once: a second use fails and revokes what the first issued (RFC 9700 §4.5).
-func (s *Service) ExchangeCode(ctx context.Context, g CodeGrant) (TokenResponse, error) {
+func (s *Service) ExchangeCode(ctx context.Context, g CodeGrant) (out TokenResponse, failure error) {
+	defer s.recordExchange(ctx, codeExchange, g.Client, &out, &failure)
 	if !g.Client.HasGrantType(GrantAuthorizationCode) {
 		return TokenResponse{}, denied("unauthorized_client", "Grant type '%s' not allowed for the client.", GrantAuthorizationCode)
 	}
@@ -195,7 +196,8 @@ type RefreshGrant struct {
 // oauth2-refresh-token) without counting a login. A rotating client gets a new refresh
 // token each time; presenting a rotated one again (outside the client's leeway) revokes the
 // whole family (AUTH0-COMPAT §2.4).
-func (s *Service) Refresh(ctx context.Context, g RefreshGrant) (TokenResponse, error) {
+func (s *Service) Refresh(ctx context.Context, g RefreshGrant) (out TokenResponse, failure error) {
+	defer s.recordExchange(ctx, refreshExchange, g.Client, &out, &failure)
 	if !g.Client.HasGrantType(GrantRefreshToken) {
 		return TokenResponse{}, denied("unauthorized_client", "Grant type '%s' not allowed for the client.", GrantRefreshToken)
 	}

@@ -4,6 +4,7 @@
 package flow
 
 import (
+	"cmp"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -80,6 +81,12 @@ type Service struct {
 	boundActionSets actionCaches
 	// corsOrigins caches the origins clients allow; this Service's client writes drop it.
 	corsOrigins originSet
+
+	// events queues auth events for the store (events.go); eventRetention is how long
+	// PruneEvents keeps them.
+	events         *eventLog
+	eventStore     storage.Events
+	eventRetention time.Duration
 }
 
 // maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
@@ -116,6 +123,12 @@ type Deps struct {
 	// Metrics records outcomes and rule timings; nil records nothing.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+	// EventRetention is how long auth events are kept (PruneEvents); 0 means
+	// DefaultEventRetention.
+	EventRetention time.Duration
+	// EventQueue bounds the auth events waiting to be written; 0 means 10 000. Past it,
+	// events are dropped (and counted) rather than slowing logins down.
+	EventQueue int
 }
 
 // New builds the service.
@@ -130,6 +143,9 @@ func New(d Deps) *Service {
 		hashGate: d.HashGate, allowlist: d.Allowlist,
 		recentGrants:          memo.New[string, storage.Grant](recentGrantsSize),
 		postRegistrationSlots: make(chan struct{}, maxPostRegistrationRuns),
+		events:                newEventLog(store, store, store, d.Metrics, d.Log, eventLogOptions{queue: d.EventQueue}),
+		eventStore:            store,
+		eventRetention:        cmp.Or(d.EventRetention, DefaultEventRetention),
 	}
 }
 

@@ -92,9 +92,14 @@ func (s *Service) EndSession(ctx context.Context, sessionToken string) error {
 	if sessionToken == "" {
 		return nil
 	}
-	err := s.shortLived.DeleteSession(ctx, storage.TokenID(sessionToken))
+	id := storage.TokenID(sessionToken)
+	sess, _ := s.shortLived.GetSession(ctx, id) // for the logout's event only
+	err := s.shortLived.DeleteSession(ctx, id)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("end session: %w", err)
+	}
+	if err == nil && sess.UserID != "" {
+		s.recordLogout(ctx, sess)
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ func (s *Service) runPostLogin(ctx context.Context, in loginInput) (loginDecisio
 		return loginDecision{}, fmt.Errorf("run rules: %w", err)
 	}
 	s.logPipeline(ctx, in, resp)
+	traceOf(ctx).notePipeline(in.connection, resp)
 	d, _, err := s.decide(ctx, in, resp)
 	return d, err
 }

@@ -55,6 +55,7 @@ var (
 func (s *Service) Signup(ctx context.Context, req SignupRequest) (storage.User, error) {
 	u, err := s.signup(ctx, req)
 	s.metrics.Signup(signupOutcome(err))
+	s.recordSignup(ctx, req, u, err)
 	return u, err
 }
 

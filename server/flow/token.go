@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,8 +40,11 @@ type PasswordGrant struct {
 
 // PasswordLogin verifies a user's password and issues tokens.
 func (s *Service) PasswordLogin(ctx context.Context, g PasswordGrant) (TokenResponse, error) {
+	ctx, tr := withLoginTrace(ctx)
 	resp, err := s.passwordLogin(ctx, g)
 	s.metrics.Login(loginOutcome(err))
+	s.recordLogin(ctx, tr, loginAttempt{client: g.Client, connection: cmp.Or(g.Realm, DefaultConnection),
+		login: g.Username, ip: g.IP, userAgent: g.Request.UserAgent}, err)
 	return resp, err
 }
 
@@ -142,6 +146,7 @@ func (s *Service) verifyPassword(ctx context.Context, connection, login, pw stri
 	}
 	defer leave()
 	u, err := s.findLogin(ctx, connection, login)
+	traceOf(ctx).noteUser(u) // for the login's event: a wrong password (fp) or an unknown user (fu)
 	if errors.Is(err, storage.ErrNotFound) {
 		s.hasher.VerifyMissing(pw)
 		return storage.User{}, ErrWrongCredentials
@@ -160,6 +165,7 @@ func (s *Service) verifyPassword(ctx context.Context, connection, login, pw stri
 	if !s.hasher.Verify(hash, pw) {
 		return storage.User{}, ErrWrongCredentials
 	}
+	traceOf(ctx).noteVerified()
 	return u, nil
 }
 
@@ -319,7 +325,12 @@ func (s *Service) issueUserTokens(ctx context.Context, in issuance) (TokenRespon
 
 // ClientCredentialsGrant issues a machine-to-machine access token for an API the client
 // was granted.
-func (s *Service) ClientCredentialsGrant(ctx context.Context, c storage.Client, audience, scope string) (TokenResponse, error) {
+func (s *Service) ClientCredentialsGrant(ctx context.Context, c storage.Client, audience, scope string) (resp TokenResponse, err error) {
+	defer s.recordExchange(ctx, clientCredsExchange, c, &resp, &err)
+	return s.clientCredentialsGrant(ctx, c, audience, scope)
+}
+
+func (s *Service) clientCredentialsGrant(ctx context.Context, c storage.Client, audience, scope string) (TokenResponse, error) {
 	if !c.HasGrantType(GrantClientCredentials) || c.TokenEndpointAuthMethod == "none" {
 		return TokenResponse{}, denied("unauthorized_client", "Grant type '%s' not allowed for the client.", GrantClientCredentials)
 	}

@@ -30,7 +30,7 @@ type Handler struct {
 
 // Routes registers every Management API route on g (mounted at /api/v2).
 func (h *Handler) Routes(g *echo.Group) {
-	g.Use(h.authenticate)
+	g.Use(h.authenticate, h.recordWrites)
 	h.userRoutes(g)
 	h.clientRoutes(g)
 	h.connectionRoutes(g)
@@ -40,6 +40,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.keyRoutes(g)
 	h.userBlockRoutes(g)
 	h.actionRoutes(g)
+	h.logRoutes(g)
 }
 
 // grantedScopesKey holds the token's scopes in the request context.
@@ -65,6 +66,8 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		scope, _ := claims["scope"].(string)
 		c.Set(grantedScopesKey, tokens.ParseScope(scope))
+		azp, _ := claims["azp"].(string)
+		c.Set(callerKey, azp)
 		return next(c)
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/latchauth/latch/server/apierror"
 	"github.com/latchauth/latch/server/flow"
 	"github.com/latchauth/latch/storage"
+	"github.com/latchauth/latch/storage/userquery"
 )
 
 // Scopes of the user endpoints (AUTH0-COMPAT §5.1). The *current_user scopes are left out:
@@ -214,21 +216,35 @@ func (h *Handler) usersByEmail(c echo.Context) error {
 }
 
 // listUsers serves GET /api/v2/users: a bare array, or with include_totals the envelope that
-// the Node SDK pages with.
+// the Node SDK pages with. q is Auth0's user search syntax v3 (storage/userquery), parsed
+// into a tree that the store translates; an invalid q is a 400 that gives the position.
 func (h *Handler) listUsers(c echo.Context) error {
-	if c.QueryParams().Has("q") {
-		return apierror.InvalidQuery("Query validation error: searching users with q is not supported by latch yet; " +
-			"list them without q, or find them by email with GET /api/v2/users-by-email.")
-	}
-	switch c.QueryParam("search_engine") {
+	params := c.QueryParams()
+	engine := c.QueryParam("search_engine")
+	switch engine {
 	case "", "v1", "v2", "v3":
 	default:
-		return queryError("'No enum match for: %s' on property search_engine.", quoteName(c.QueryParam("search_engine")))
+		return queryError("'No enum match for: %s' on property search_engine.", quoteName(engine))
 	}
-	if s := c.QueryParam("sort"); s != "" && s != "created_at:1" {
-		return queryError("sorting is not supported by latch yet (users come oldest first, as sort=created_at:1).")
+	var query userquery.Node
+	if params.Has("q") {
+		if engine == "v1" || engine == "v2" {
+			return queryError("search_engine %s is no longer available; send q in the v3 syntax with search_engine=v3.", engine)
+		}
+		q := c.QueryParam("q")
+		if q == "" {
+			return queryError("'String is too short (0 chars), minimum 1' on property q.")
+		}
+		var err error
+		if query, err = userquery.Parse(q); err != nil {
+			return searchError(q, err)
+		}
 	}
-	q, err := readListQuery(c)
+	sort, err := storage.ParseUserSort(c.QueryParam("sort"))
+	if err != nil {
+		return queryError("'%s' on property sort.", err.Error())
+	}
+	lq, err := readListQuery(c)
 	if err != nil {
 		return err
 	}
@@ -236,11 +252,22 @@ func (h *Handler) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	users, total, err := h.Store.ListUsers(c.Request().Context(), q.page)
+	users, total, err := h.Store.SearchUsers(c.Request().Context(), query, sort, lq.page)
 	if err != nil {
 		return apierror.ManagementServerError(err)
 	}
-	return h.renderUsers(c, f, users, &q, total)
+	return h.renderUsers(c, f, users, &lq, total)
+}
+
+// searchError is the 400 for a q that does not parse. The position is counted in
+// characters from 0, as for the q of /logs.
+func searchError(q string, err error) error {
+	var pe *userquery.ParseError
+	if !errors.As(err, &pe) {
+		return apierror.ManagementServerError(err)
+	}
+	pos := utf8.RuneCountInString(q[:min(pe.Pos, len(q))])
+	return queryError("'invalid q at position %d: %s' on property q.", pos, pe.Msg)
 }
 
 // renderUsers answers a list: the bare array, or the envelope when q asks for totals.

@@ -185,7 +185,59 @@ CREATE INDEX refresh_tokens_idle_expires ON refresh_tokens (idle_expires_at) WHE
 ALTER TABLE clients ADD COLUMN refresh_token TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE clients ADD COLUMN allow_plain_pkce INTEGER NOT NULL DEFAULT 0;
 `,
+	// 5: the auth event log.
+	`
+-- Rows never change once written; the retention sweep deletes the oldest by date.
+CREATE TABLE events (
+	id            TEXT PRIMARY KEY,
+	type          TEXT NOT NULL,
+	date          INTEGER NOT NULL,
+	description   TEXT NOT NULL DEFAULT '',
+	user_id       TEXT NOT NULL DEFAULT '',
+	user_name     TEXT NOT NULL DEFAULT '',
+	client_id     TEXT NOT NULL DEFAULT '',
+	client_name   TEXT NOT NULL DEFAULT '',
+	connection    TEXT NOT NULL DEFAULT '',
+	connection_id TEXT NOT NULL DEFAULT '',
+	strategy      TEXT NOT NULL DEFAULT '',
+	strategy_type TEXT NOT NULL DEFAULT '',
+	audience      TEXT NOT NULL DEFAULT '',
+	scope         TEXT NOT NULL DEFAULT '',
+	ip            TEXT NOT NULL DEFAULT '',
+	user_agent    TEXT NOT NULL DEFAULT '',
+	hostname      TEXT NOT NULL DEFAULT '',
+	details       TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+-- Lists go newest first within one filter; id breaks ties within a millisecond.
+CREATE INDEX events_date ON events (date, id);
+CREATE INDEX events_type_date ON events (type, date, id);
+CREATE INDEX events_user_date ON events (user_id, date, id);
+CREATE INDEX events_client_date ON events (client_id, date, id);
+`,
+	// 6: user search (search.go): user_search, filled right after this step by
+	// indexAllUsers; the index of email.domain (the expression of emailDomain); a covering
+	// index for conditions on scalar columns of users found through user_search.
+	`
+-- One row per (field, kind, value, user): lower-cased names and metadata scalars under their
+-- dotted path. kind: 's' string, 'n' number, 'b' boolean (0/1).
+CREATE TABLE user_search (
+	field   TEXT NOT NULL,
+	kind    TEXT NOT NULL,
+	value   ANY NOT NULL,
+	user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	PRIMARY KEY (field, kind, value, user_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX user_search_user ON user_search (user_id);
+CREATE INDEX users_email_domain ON users ((CASE WHEN instr(email, '@') > 0 THEN substr(email, length(rtrim(email, replace(email, '@', ''))) + 1) ELSE '' END));
+-- A search that finds users through user_search tests the scalar columns here without
+-- reading the rows (user_metadata.plan:gold AND logins_count:[5 TO *]).
+CREATE INDEX users_search_filter ON users (id, logins_count, blocked, created_at, updated_at, last_login);
+`,
 }
+
+// userSearchStep is the migration that creates user_search; migrate fills the table right
+// after running it.
+const userSearchStep = 6
 
 // migrate applies the missing steps in one transaction: a database is either at its old
 // version or fully migrated, and two processes opening it at once cannot both migrate
@@ -210,6 +262,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	for i := version; i < len(migrations); i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrate: step %d: %w", i+1, err)
+		}
+		if i+1 == userSearchStep {
+			if err := indexAllUsers(ctx, tx); err != nil {
+				return fmt.Errorf("migrate: step %d: index users: %w", i+1, err)
+			}
 		}
 	}
 	// PRAGMA takes no bound parameters; the value is our own integer.

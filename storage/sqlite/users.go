@@ -80,13 +80,15 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, passwordHash str
 	const insert = `INSERT INTO users (` + userColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	defer s.users.invalidate(u.ID)
-	if passwordHash == "" {
-		_, err := s.w.ExecContext(ctx, insert, row.args()...)
-		return dbError(op, err)
-	}
 	return s.writeTx(ctx, func(tx runner) error {
 		if _, err := tx.ExecContext(ctx, insert, row.args()...); err != nil {
 			return dbError(op, err)
+		}
+		if err := writeSearchRows(ctx, tx, row.u.ID, nil, searchEntries(row.u)); err != nil {
+			return dbError(op, err)
+		}
+		if passwordHash == "" {
+			return nil
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO passwords (user_id, hash) VALUES (?, ?)`, u.ID, passwordHash)
 		return dbError(op, err)
@@ -230,6 +232,8 @@ func updateUser(ctx context.Context, tx runner, id string, update func(storage.U
 	if err != nil {
 		return storage.User{}, dbError(op, err)
 	}
+	// Taken before the updater runs: it may change old's metadata maps in place.
+	before := searchEntries(old)
 	nu, err := update(old)
 	if err != nil {
 		return storage.User{}, err
@@ -247,6 +251,9 @@ func updateUser(ctx context.Context, tx runner, id string, update func(storage.U
 		last_login = ?, last_ip = ?, logins_count = ?, last_password_reset = ?
 		WHERE id = ?`, append(args[1:], id)...)
 	if err != nil {
+		return storage.User{}, dbError(op, err)
+	}
+	if err := writeSearchRows(ctx, tx, id, before, searchEntries(row.u)); err != nil {
 		return storage.User{}, dbError(op, err)
 	}
 	return row.u, nil

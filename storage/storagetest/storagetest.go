@@ -34,6 +34,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		tests []subtest
 	}{
 		{"Users", userTests},
+		{"Search", searchTests},
 		{"Metadata", metadataTests},
 		{"Passwords", passwordTests},
 		{"Clients", clientTests},
@@ -45,6 +46,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RulesConfigs", rulesConfigTests},
 		{"Actions", actionTests},
 		{"RefreshTokens", refreshTokenTests},
+		{"Events", eventTests},
 		{"Ping", []subtest{{"Ping", testPing}}},
 		{"Concurrency", concurrencyTests},
 	}
