@@ -40,6 +40,8 @@ func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) 
 	e.POST("/oidc/logout", auth.OIDCLogout)
 	e.POST("/oidc/logout/confirm", auth.ConfirmLogout)
 
-	// Management API v2.
+	// Management API v2. An export's file is fetched from its location without a bearer
+	// token, so its route stands outside the group's authentication.
+	e.GET("/api/v2/jobs/:id/file/:token", mgmt.ExportFile)
 	mgmt.Routes(e.Group("/api/v2"))
 }

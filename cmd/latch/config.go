@@ -66,6 +66,8 @@ type Config struct {
 
 	// LogRetention is how long auth events (GET /api/v2/logs) are kept.
 	LogRetention Duration `json:"log_retention"`
+	// ImportMaxMiB bounds the users file of an import job.
+	ImportMaxMiB int `json:"import_max_mib"`
 
 	// Branding of the hosted pages (see web.Brand).
 	BrandName            string `json:"brand_name"`
@@ -114,6 +116,7 @@ func defaults() Config {
 		RulesWorkers: 0, RulesWorkerMemory: 256,
 		SessionIdle: Duration(72 * time.Hour), SessionLifetime: Duration(7 * 24 * time.Hour),
 		LogRetention: Duration(30 * 24 * time.Hour),
+		ImportMaxMiB: 64,
 	}
 }
 
@@ -155,6 +158,7 @@ func (c *Config) settings() []setting {
 		{key: "session_idle", env: "LATCH_SESSION_IDLE", dur: &c.SessionIdle, usage: "an SSO session not used for this long ends"},
 		{key: "session_lifetime", env: "LATCH_SESSION_LIFETIME", dur: &c.SessionLifetime, usage: "an SSO session ends this long after the login in any case"},
 		{key: "log_retention", env: "LATCH_LOG_RETENTION", dur: &c.LogRetention, usage: "how long auth events (GET /api/v2/logs) are kept"},
+		{key: "import_max_mib", env: "LATCH_IMPORT_MAX_MIB", num: &c.ImportMaxMiB, usage: "largest users file a user import job takes, in MiB"},
 		{key: "brand_name", env: "LATCH_BRAND_NAME", str: &c.BrandName, usage: "product name on the hosted pages (default latch)"},
 		{key: "brand_logo_url", env: "LATCH_BRAND_LOGO_URL", str: &c.BrandLogoURL, usage: "logo on the hosted pages: an https:// URL"},
 		{key: "brand_primary_color", env: "LATCH_BRAND_PRIMARY_COLOR", str: &c.BrandPrimaryColor, usage: "buttons and links on the hosted pages: #rgb or #rrggbb"},
@@ -329,6 +333,9 @@ func (c *Config) finish() []error {
 	}
 	if c.SessionIdle <= 0 || c.SessionLifetime <= 0 || c.SessionIdle > c.SessionLifetime {
 		problems = append(problems, errors.New("session_idle and session_lifetime must be positive, the idle limit no longer than the lifetime"))
+	}
+	if c.ImportMaxMiB < 1 || c.ImportMaxMiB > 4096 {
+		problems = append(problems, fmt.Errorf("import_max_mib %d: want 1 to 4096", c.ImportMaxMiB))
 	}
 	if c.LogRetention <= 0 {
 		problems = append(problems, fmt.Errorf("log_retention %v: want a positive duration", time.Duration(c.LogRetention)))

@@ -93,6 +93,8 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 			SessionIdle: time.Duration(cfg.SessionIdle), SessionLifetime: time.Duration(cfg.SessionLifetime),
 		},
 		EventRetention: time.Duration(cfg.LogRetention),
+		Jobs:           store, Imports: store,
+		JobSettings: flow.JobSettings{MaxImportBytes: int64(cfg.ImportMaxMiB) << 20},
 	})
 	defer func() { // after the server's shutdown, before the store closes
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -140,6 +142,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		defer stopMetrics()
 	}
 	go collectExpired(ctx, store, svc, log)
+	go svc.RunJobs(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -210,9 +213,16 @@ func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapRes
 	fmt.Fprintf(out, "  audience:      %sapi/v2/\n", cfg.Issuer)
 }
 
+// expiring is the store as collectExpired sweeps it.
+type expiring interface {
+	DeleteExpiredGrants(context.Context, time.Time) (int, error)
+	DeleteExpiredRefreshTokens(context.Context, time.Time) (int, error)
+	DeleteExpiredJobs(context.Context, time.Time) (int, error)
+}
+
 // collectExpired deletes, hourly, grants whose access tokens have expired, refresh tokens
-// past their lifetimes and auth events past their retention.
-func collectExpired(ctx context.Context, store storage.Store, svc *flow.Service, log *slog.Logger) {
+// past their lifetimes, finished jobs and auth events past their retention.
+func collectExpired(ctx context.Context, store expiring, svc *flow.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -226,6 +236,7 @@ func collectExpired(ctx context.Context, store storage.Store, svc *flow.Service,
 			}{
 				{"grants", store.DeleteExpiredGrants},
 				{"refresh tokens", store.DeleteExpiredRefreshTokens},
+				{"jobs", store.DeleteExpiredJobs},
 				{"auth events", func(ctx context.Context, _ time.Time) (int, error) { return svc.PruneEvents(ctx) }},
 			} {
 				n, err := sweep.run(ctx, storage.Now())

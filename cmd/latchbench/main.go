@@ -33,8 +33,18 @@ func main() {
 	latchBin := flag.String("latch", "bin/latch", "path to the latch binary")
 	dur := flag.Duration("duration", 15*time.Second, "length of each signup and login run")
 	rpsDur := flag.Duration("rps-duration", 8*time.Second, "length of each /userinfo and baseline run")
+	only := flag.String("only", "", `run one part alone: "jobs" (user import and export)`)
 	flag.Parse()
-	if err := run(*latchBin, *dur, *rpsDur); err != nil {
+	var err error
+	switch *only {
+	case "":
+		err = run(*latchBin, *dur, *rpsDur)
+	case "jobs":
+		err = runJobs(*latchBin)
+	default:
+		err = fmt.Errorf("-only %q: want jobs", *only)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "latchbench:", err)
 		os.Exit(1)
 	}
@@ -137,7 +147,22 @@ func run(latchBin string, dur, rpsDur time.Duration) error {
 	fmt.Printf("| GET /healthz (trivial JSON) | %.0f | %v | %v | %d |\n", base.rate(), base.p(50), base.p(99), base.errors)
 	fmt.Printf("| GET /userinfo | %.0f | %v | %v | %d |\n", ui.rate(), ui.p(50), ui.p(99), ui.errors)
 	fmt.Printf("\n/userinfo / trivial = %.1f %% (goal ≥ 50 %%)\n", 100*ui.rate()/base.rate())
-	return nil
+	return importExport(l, c, mgmt)
+}
+
+// runJobs is the import and export part alone, on a fresh latch.
+func runJobs(latchBin string) error {
+	l, err := startLatch(latchBin)
+	if err != nil {
+		return err
+	}
+	defer l.stop()
+	c := newClient(4)
+	mgmt, err := c.token(l.url, url.Values{"grant_type": {"client_credentials"}, "client_id": {bootID}, "client_secret": {bootSecret}, "audience": {l.url + "/api/v2/"}})
+	if err != nil {
+		return err
+	}
+	return importExport(l, c, mgmt)
 }
 
 // bracketed runs op for d at full load and measures the bcrypt ceiling right before and
@@ -161,6 +186,19 @@ func report(name string, r result, ceiling, goal float64) {
 	if r.firstErr != nil {
 		fmt.Printf("  first error: %v\n", r.firstErr)
 	}
+	// One comparison costs NumCPU/ceiling seconds of CPU on this machine.
+	reportCPU(r, time.Duration(float64(runtime.NumCPU())/ceiling*float64(time.Second)), "one bcrypt comparison")
+}
+
+// reportCPU prints what a call cost latch in CPU time against work, the CPU time of the work
+// the call cannot avoid (a bcrypt comparison, two signatures), measured in the same run.
+func reportCPU(r result, work time.Duration, what string) {
+	if r.perCall() == 0 {
+		return
+	}
+	fmt.Printf("  CPU per call: latch %v, of which %s (%v) is %.1f %%; the load client %v\n",
+		r.perCall().Round(time.Microsecond), what, work.Round(time.Microsecond),
+		100*float64(work)/float64(r.perCall()), (r.clientCPU / time.Duration(max(r.ok, 1))).Round(time.Microsecond))
 }
 
 // bcryptCeiling is how many cost-10 comparisons per second this machine does on all cores.
@@ -187,6 +225,19 @@ type result struct {
 	elapsed    time.Duration
 	latencies  []time.Duration
 	firstErr   error
+	// serverCPU and clientCPU are the CPU time latch and this process spent in the window.
+	// Both share the machine's cores, so for fast calls the client's share is what keeps the
+	// rate below a ceiling measured without a client; the server's CPU per call says what a
+	// call costs latch itself.
+	serverCPU, clientCPU time.Duration
+}
+
+// perCall is the server's CPU time per completed call.
+func (r result) perCall() time.Duration {
+	if r.ok == 0 {
+		return 0
+	}
+	return r.serverCPU / time.Duration(r.ok)
 }
 
 func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
@@ -208,6 +259,15 @@ func load(conc int, d time.Duration, op func() error) result {
 	start := time.Now().Add(warmup)
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		time.Sleep(time.Until(start))
+		server0, client0 := cpuTime(measured), cpuTime(os.Getpid())
+		time.Sleep(time.Until(deadline))
+		server1, client1 := cpuTime(measured), cpuTime(os.Getpid())
+		mu.Lock()
+		res.serverCPU, res.clientCPU = server1-server0, client1-client0
+		mu.Unlock()
+	})
 	for range conc {
 		wg.Go(func() {
 			var lat []time.Duration
@@ -275,6 +335,7 @@ func startLatch(bin string) (*latch, error) {
 		return nil, err
 	}
 	l := &latch{cmd: cmd, url: "http://" + addr, dir: dir}
+	measured = cmd.Process.Pid
 	for time.Since(start) < 30*time.Second {
 		resp, err := http.Get(l.url + "/readyz")
 		if err == nil {
@@ -300,6 +361,29 @@ func (l *latch) stop() {
 		_ = l.cmd.Process.Kill()
 	}
 	os.RemoveAll(l.dir)
+}
+
+// measured is the pid of the latch whose CPU time load reads (0: none).
+var measured int
+
+// cpuTime is the user plus system CPU time process pid has used so far (0 when unknown),
+// from /proc/PID/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, may hold spaces: count fields after its closing parenthesis.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func (l *latch) rssMiB() float64 {

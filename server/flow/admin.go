@@ -7,6 +7,7 @@ package flow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/latchauth/latch/storage"
@@ -82,13 +84,19 @@ type AdminUserRequest struct {
 	Blocked       bool
 	UserMetadata  storage.Metadata
 	AppMetadata   storage.Metadata
+	// PasswordHash is a bcrypt hash and CustomPasswordHash an Auth0 custom_password_hash
+	// object, imported instead of a password (at most one of the three is given).
+	PasswordHash       string
+	CustomPasswordHash json.RawMessage
 }
 
 // customUserID is what Auth0 accepts as a caller-chosen database user id (without "auth0|").
 var customUserID = regexp.MustCompile(`^[A-Za-z0-9._~@+\-]{1,128}$`)
 
-// AdminCreateUser creates a user in a database connection. The password is checked against
-// the connection's policy and hashed; name, nickname and picture get Auth0's defaults.
+// AdminCreateUser creates a user in a database connection, with a password checked against
+// the connection's policy and hashed, or with a hash imported from another system
+// (PasswordHash or CustomPasswordHash, AUTH0-COMPAT §5.9). name, nickname and picture get
+// Auth0's defaults.
 func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (storage.User, error) {
 	if req.Connection == "" {
 		return storage.User{}, missingProperty("connection")
@@ -97,15 +105,57 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 	if err != nil {
 		return storage.User{}, err
 	}
+	given := 0
+	for _, v := range []bool{req.Password != "", req.PasswordHash != "", len(req.CustomPasswordHash) > 0} {
+		if v {
+			given++
+		}
+	}
+	switch {
+	case req.Email == "":
+		return storage.User{}, missingProperty("email")
+	case given == 0:
+		return storage.User{}, missingProperty("password")
+	case given > 1:
+		return storage.User{}, payloadError("password", "'Only one of password, password_hash and custom_password_hash may be given'.")
+	}
+	u, err := newAdminUser(conn, req, s.now())
+	if err != nil {
+		return storage.User{}, err
+	}
+	var hash string
+	if req.Password != "" {
+		if err := s.checkPassword(conn, req.Password); err != nil {
+			return storage.User{}, err
+		}
+		if hash, err = s.hashPassword(ctx, req.Password); err != nil {
+			return storage.User{}, fmt.Errorf("hash password: %w", err)
+		}
+	} else if hash, err = importedHash(req.PasswordHash, req.CustomPasswordHash); err != nil {
+		return storage.User{}, err
+	}
+	if err := s.users.CreateUser(ctx, u, hash); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return storage.User{}, s.whichExists(ctx, u)
+		}
+		return storage.User{}, fmt.Errorf("create user: %w", err)
+	}
+	// Answer with what a read returns (the store normalises), so POST and GET agree.
+	if stored, err := s.users.GetUser(ctx, u.ID); err == nil {
+		return stored, nil
+	}
+	return u, nil
+}
+
+// newAdminUser validates everything of req but the password and builds the user it
+// describes in conn, created at now.
+func newAdminUser(conn storage.Connection, req AdminUserRequest, now time.Time) (storage.User, error) {
 	if req.Email == "" {
 		return storage.User{}, missingProperty("email")
 	}
 	email, err := adminEmail(req.Email)
 	if err != nil {
 		return storage.User{}, err
-	}
-	if req.Password == "" {
-		return storage.User{}, missingProperty("password")
 	}
 	username, err := checkUsername(conn, req.Username)
 	if err != nil {
@@ -120,6 +170,9 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 	if err := checkAppMetadata(req.AppMetadata); err != nil {
 		return storage.User{}, err
 	}
+	if err := checkMetadataSize(req.UserMetadata, req.AppMetadata); err != nil {
+		return storage.User{}, err
+	}
 	id := storage.NewUserID()
 	if req.UserID != "" {
 		if !customUserID.MatchString(req.UserID) {
@@ -127,15 +180,6 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 		}
 		id = "auth0|" + req.UserID
 	}
-	if err := s.checkPassword(conn, req.Password); err != nil {
-		return storage.User{}, err
-	}
-	hash, err := s.hashPassword(ctx, req.Password)
-	if err != nil {
-		return storage.User{}, fmt.Errorf("hash password: %w", err)
-	}
-
-	now := s.now()
 	u := storage.User{
 		ID: id, Connection: conn.Name,
 		Email: email, EmailVerified: req.EmailVerified, Username: username,
@@ -146,16 +190,6 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 		CreatedAt: now, UpdatedAt: now,
 	}
 	applyProfileDefaults(&u)
-	if err := s.users.CreateUser(ctx, u, hash); err != nil {
-		if errors.Is(err, storage.ErrAlreadyExists) {
-			return storage.User{}, s.whichExists(ctx, u)
-		}
-		return storage.User{}, fmt.Errorf("create user: %w", err)
-	}
-	// Answer with what a read returns (the store normalises), so POST and GET agree.
-	if stored, err := s.users.GetUser(ctx, u.ID); err == nil {
-		return stored, nil
-	}
 	return u, nil
 }
 
@@ -303,6 +337,9 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 			u.LastPasswordReset = now
 		}
 		u.UpdatedAt = now
+		if err := s.watchMetadataSize(ctx, u, true); err != nil {
+			return u, err
+		}
 		candidate = u
 		return u, nil
 	}
@@ -450,6 +487,51 @@ func checkAppMetadata(m storage.Metadata) error {
 
 func metadataReason(err error) string {
 	return strings.TrimPrefix(err.Error(), storage.ErrInvalidMetadata.Error()+": ")
+}
+
+// Metadata size: Auth0 warns in its logs when a profile passes 10 KB and keeps writing;
+// latch warns at the same size and refuses past MaxMetadataBytes, so that no profile grows
+// without bound (every login reads it, and tokens may carry parts of it).
+const (
+	MetadataWarnBytes = 10 * 1024
+	MaxMetadataBytes  = 256 * 1024
+)
+
+// metadataSize is the size of both metadata objects as JSON.
+func metadataSize(user, app storage.Metadata) int {
+	n := 0
+	for _, m := range []storage.Metadata{user, app} {
+		if b, err := json.Marshal(m); err == nil {
+			n += len(b)
+		}
+	}
+	return n
+}
+
+// ErrMetadataTooLarge: a write would take a profile's metadata past MaxMetadataBytes.
+var ErrMetadataTooLarge = errors.New("user_metadata and app_metadata together are larger than allowed")
+
+func checkMetadataSize(user, app storage.Metadata) error {
+	if n := metadataSize(user, app); n > MaxMetadataBytes {
+		return payloadError("user_metadata", "'user_metadata and app_metadata together take %d bytes, more than the %d allowed'.", n, MaxMetadataBytes)
+	}
+	return nil
+}
+
+// watchMetadataSize is the check of a profile about to be saved: past MaxMetadataBytes it
+// refuses (ErrMetadataTooLarge, or a payload error for the Management API), past
+// MetadataWarnBytes it logs a warning and lets the write through.
+func (s *Service) watchMetadataSize(ctx context.Context, u storage.User, payload bool) error {
+	n := metadataSize(u.UserMetadata, u.AppMetadata)
+	switch {
+	case n > MaxMetadataBytes && payload:
+		return checkMetadataSize(u.UserMetadata, u.AppMetadata)
+	case n > MaxMetadataBytes:
+		return fmt.Errorf("%w (%d bytes, at most %d)", ErrMetadataTooLarge, n, MaxMetadataBytes)
+	case n > MetadataWarnBytes:
+		s.log.WarnContext(ctx, "profile metadata is larger than 10 KB", "user_id", u.ID, "bytes", n)
+	}
+	return nil
 }
 
 func checkMetadataDepth(field string, m storage.Metadata) error {

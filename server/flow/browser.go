@@ -399,7 +399,7 @@ func (s *Service) saveMetadataWrites(ctx context.Context, userID string, writes 
 	u, err := s.users.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
 		applyMetadataWrites(&u, writes)
 		u.UpdatedAt = s.now()
-		return u, nil
+		return u, s.watchMetadataSize(ctx, u, false)
 	})
 	if err != nil {
 		return storage.User{}, fmt.Errorf("save metadata: %w", err)

@@ -87,6 +87,14 @@ type Service struct {
 	events         *eventLog
 	eventStore     storage.Events
 	eventRetention time.Duration
+
+	// jobs and imports keep Management API jobs (nil: the store has none); jobWake wakes
+	// this instance's runner; instance names this process in the jobs it runs.
+	jobs        storage.Jobs
+	imports     storage.UserImports
+	jobSettings JobSettings
+	jobWake     chan struct{}
+	instance    string
 }
 
 // maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
@@ -129,6 +137,11 @@ type Deps struct {
 	// EventQueue bounds the auth events waiting to be written; 0 means 10 000. Past it,
 	// events are dropped (and counted) rather than slowing logins down.
 	EventQueue int
+	// Jobs and Imports keep user import and export jobs; nil turns the jobs API off.
+	Jobs    storage.Jobs
+	Imports storage.UserImports
+	// JobSettings tunes the jobs; zero fields take the defaults.
+	JobSettings JobSettings
 }
 
 // New builds the service.
@@ -146,6 +159,11 @@ func New(d Deps) *Service {
 		events:                newEventLog(store, store, store, d.Metrics, d.Log, eventLogOptions{queue: d.EventQueue}),
 		eventStore:            store,
 		eventRetention:        cmp.Or(d.EventRetention, DefaultEventRetention),
+		jobs:                  d.Jobs,
+		imports:               d.Imports,
+		jobSettings:           withJobDefaults(d.JobSettings),
+		jobWake:               make(chan struct{}, 1),
+		instance:              storage.NewOpaqueToken()[:16],
 	}
 }
 

@@ -162,7 +162,7 @@ func (s *Service) verifyPassword(ctx context.Context, connection, login, pw stri
 	if err != nil {
 		return storage.User{}, err
 	}
-	if !s.hasher.Verify(hash, pw) {
+	if !s.verifyStoredHash(ctx, u.ID, hash, pw) {
 		return storage.User{}, ErrWrongCredentials
 	}
 	traceOf(ctx).noteVerified()
@@ -198,6 +198,11 @@ func (s *Service) saveLogin(ctx context.Context, userID string, now time.Time, i
 	u, err := s.users.UpdateUser(ctx, userID, func(u storage.User) (storage.User, error) {
 		u = countLogin(u, now, ip)
 		applyMetadataWrites(&u, writes)
+		if len(writes) > 0 {
+			if err := s.watchMetadataSize(ctx, u, false); err != nil {
+				return u, err
+			}
+		}
 		return u, nil
 	})
 	if err != nil {

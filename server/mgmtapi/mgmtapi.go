@@ -41,6 +41,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.userBlockRoutes(g)
 	h.actionRoutes(g)
 	h.logRoutes(g)
+	h.jobRoutes(g)
 }
 
 // grantedScopesKey holds the token's scopes in the request context.

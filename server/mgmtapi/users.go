@@ -72,7 +72,7 @@ var (
 	userCreateProperties = []string{
 		"connection", "user_id", "email", "email_verified", "password", "username", "phone_number",
 		"phone_verified", "given_name", "family_name", "name", "nickname", "picture", "blocked",
-		"user_metadata", "app_metadata", "verify_email",
+		"user_metadata", "app_metadata", "verify_email", "password_hash", "custom_password_hash",
 	}
 	userUpdateProperties = []string{
 		"connection", "client_id", "email", "email_verified", "password", "username", "phone_number",
@@ -110,6 +110,10 @@ func (h *Handler) createUser(c echo.Context) error {
 		Blocked:       r.boolean("blocked").Value,
 		UserMetadata:  r.metadata("user_metadata").Value,
 		AppMetadata:   r.metadata("app_metadata").Value,
+		PasswordHash:  r.str("password_hash").Value,
+	}
+	if raw, _, ok := r.raw("custom_password_hash", "object"); ok {
+		req.CustomPasswordHash = raw
 	}
 	r.boolean("verify_email") // accepted and ignored until latch sends email
 	if r.err != nil {

@@ -233,6 +233,22 @@ CREATE INDEX users_email_domain ON users ((CASE WHEN instr(email, '@') > 0 THEN 
 -- reading the rows (user_metadata.plan:gold AND logins_count:[5 TO *]).
 CREATE INDEX users_search_filter ON users (id, logins_count, blocked, created_at, updated_at, last_login);
 `,
+	// 7: Management API jobs (user imports and exports).
+	`
+-- data holds the rest of the job as JSON; input is an import's file (dropped when the job
+-- ends), output an export's file.
+CREATE TABLE jobs (
+	id         TEXT PRIMARY KEY,
+	status     TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER,
+	data       TEXT NOT NULL,
+	input      BLOB,
+	output     BLOB
+) STRICT;
+CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE status IN ('pending', 'processing');
+CREATE INDEX jobs_expires ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+`,
 }
 
 // userSearchStep is the migration that creates user_search; migrate fills the table right

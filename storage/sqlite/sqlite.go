@@ -137,6 +137,13 @@ func dsn(path string, opts Options, readOnly bool) string {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+strings.ToUpper(opts.Synchronous)+")")
 		q.Add("_pragma", "foreign_keys(1)")
+		// A large write transaction (an import batch) must not spill dirty pages to the WAL
+		// before it commits: SQLite's default 2 MiB cache does, and an import then spends
+		// most of its time in write(2). 64 MiB is a bound, not an allocation.
+		q.Add("_pragma", "cache_size(-65536)")
+		// The savepoint of each imported user keeps the pages it changes in a statement
+		// journal: in memory, not a temporary file written for every user.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}

@@ -20,3 +20,11 @@ func openTemp(t testing.TB) *Store {
 	}
 	return s
 }
+
+func TestJobs(t *testing.T) {
+	storagetest.RunJobs(t, func(t *testing.T) storagetest.JobStore {
+		s := openTemp(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

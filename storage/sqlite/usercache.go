@@ -68,3 +68,11 @@ func cloneUser(u storage.User) storage.User {
 	u.AppMetadata = u.AppMetadata.Clone()
 	return u
 }
+
+// invalidateAll forgets every user, after a write to many (an import) has committed.
+func (c *userCache) invalidateAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.users)
+}
