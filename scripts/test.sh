@@ -70,6 +70,51 @@ command -v go >/dev/null 2>&1 || fail "go is not on PATH"
 # and start services with start_bg (they are stopped on exit), e.g.:
 #   start_bg redis-server --port 0 --unixsocket "$PWD/$out_dir/redis.sock" --save ''
 
+# Redis (storage/redis and its tests, through internal/redistest): one redis-server for the
+# whole run, on a free loopback port, nothing persisted, its files and log in
+# test-output/redis. Tests share it by keeping their keys under prefixes of their own, so it
+# is never flushed. Without it the tests would start a server per test binary themselves.
+ensure_pkg redis-server redis-server
+# redis_ping <port>: whether a Redis answers PING there (bash's /dev/tcp: no client needed).
+redis_ping() {
+  local reply
+  exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+  printf 'PING\r\n' >&3
+  IFS= read -r -t 2 reply <&3 || true
+  exec 3>&-
+  [ "$reply" = $'+PONG\r' ]
+}
+start_redis() {
+  local dir=$PWD/$out_dir/redis port pid attempt
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 40000))
+    # Something already listens there: try another port.
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
+    start_bg redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+      --dir "$dir" --logfile "$dir/redis.log" --daemonize no
+    pid=${started_pids[-1]}
+    for _ in $(seq 100); do
+      if redis_ping "$port" 2>/dev/null; then
+        export LATCH_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
+        say "redis-server on 127.0.0.1:$port"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break # it exited (the port was taken meanwhile?)
+      sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+  done
+  if [ "$CI" = true ]; then
+    fail "redis-server did not start (log: $dir/redis.log)"
+  fi
+  echo "test.sh: warning: redis-server did not start (log: $dir/redis.log): the Redis tests start their own" >&2
+}
+if command -v redis-server >/dev/null 2>&1; then
+  start_redis
+fi
+
 # The browser tests (internal/browsertest and its users) drive Debian's Chromium through chromedp
 # (internal/browsertest finds /usr/bin/chromium, or $LATCH_TEST_CHROMIUM), against the test SPA
 # in testdata/spa, which needs its npm dependencies (@auth0/auth0-spa-js, pinned in
