@@ -1,8 +1,15 @@
-// Command latch is the latch authentication server.
+// Command latch is the latch authentication server, and its admin command line.
 //
-//	latch [serve] [flags]   run the server (the default command)
-//	latch rules test FILE   dry-run a rule against a running latch (see latch rules)
-//	latch help              list the flags and environment variables
+//	latch [serve] [flags]              run the server (the default command)
+//	latch rules list|pull|push|test    manage a running latch's rules (pull/push: the
+//	                                   auth0-deploy-cli directory layout)
+//	latch users get|search|import|export|job
+//	latch keys list|rotate|revoke      signing keys
+//	latch logs tail [--follow]         the auth event log
+//	latch help                         the flags, environment variables and exit codes
+//
+// The admin commands (package cli) talk to a running latch through its Management API v2
+// with a machine-to-machine client's credentials; see docs/cli.md.
 package main
 
 import (
@@ -15,6 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	latchcli "github.com/latchauth/latch/cli"
 	"github.com/latchauth/latch/internal/requestid"
 	"github.com/latchauth/latch/rules/sandbox"
 )
@@ -26,16 +34,20 @@ func main() {
 }
 
 func cli(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && latchcli.IsCommand(args[0]) {
+		// Ctrl-C ends an admin command (logs tail --follow) cleanly.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		return latchcli.Run(ctx, args, latchcli.OSEnv(stdout, stderr))
+	}
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "rules" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		cmd, args = args[0], args[1:]
 	}
-	switch cmd {
-	case "help", "-h", "--help":
+	if cmd != "serve" {
 		usage(stdout)
+		latchcli.Usage(stdout)
 		return 0
-	case "rules":
-		return rulesCommand(args, stdout, stderr, os.Getenv)
 	}
 	cfg, err := loadConfig(args, os.Getenv, os.ReadFile)
 	if err != nil {
