@@ -35,6 +35,8 @@ type Deps struct {
 	// Secure: latch is reached over HTTPS (its own TLS, or a proxy's when the issuer is
 	// https://): cookies are Secure and pages send HSTS.
 	Secure bool
+	// MgmtLimits rate-limits Management API callers; nil sets no limit.
+	MgmtLimits *mgmtapi.RateLimiting
 }
 
 // New builds the HTTP handler.
@@ -55,7 +57,7 @@ func New(d Deps) *echo.Echo {
 		securityHeaders(d.Secure),
 	)
 	auth := &authapi.Handler{Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, IssuerURL: d.IssuerURL, Log: d.Log, Pages: d.Pages, Secure: d.Secure}
-	mgmt := &mgmtapi.Handler{Store: d.Store, Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, Audience: d.Flow.ManagementAudience(), Log: d.Log}
+	mgmt := &mgmtapi.Handler{Store: d.Store, Flow: d.Flow, Issuer: d.Issuer, Keys: d.Keys, Audience: d.Flow.ManagementAudience(), Log: d.Log, Limits: d.MgmtLimits}
 	routes(e, d, auth, mgmt)
 	return e
 }

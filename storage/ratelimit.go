@@ -27,4 +27,27 @@ type RateLimits interface {
 	// than the limit) and says whether it was; when not, nothing is counted and retryAfter
 	// is how long until one would be allowed.
 	TakeRate(ctx context.Context, key string, l Limit) (allowed bool, retryAfter time.Duration, err error)
+	// TakeRateState is TakeRate that also reports the key's state once the event is counted
+	// (or refused), for answers that show it (x-ratelimit-* headers).
+	TakeRateState(ctx context.Context, key string, l Limit) (RateState, error)
+}
+
+// RateState is a key's state after an event was counted or refused.
+type RateState struct {
+	Allowed bool
+	// Remaining is how many more events the key allows right now.
+	Remaining int
+	// RetryAfter is, for a refused event, how long until one would be allowed.
+	RetryAfter time.Duration
+	// Reset is how long until the key is back to a full burst.
+	Reset time.Duration
+}
+
+// RateStateOf derives the state from how far a key's TAT is ahead of now.
+func RateStateOf(allowed bool, ahead, retryAfter time.Duration, l Limit) RateState {
+	if ahead < 0 {
+		ahead = 0
+	}
+	used := int((ahead + l.Interval - 1) / l.Interval) // whole intervals the TAT is ahead
+	return RateState{Allowed: allowed, Remaining: max(l.Burst-used, 0), RetryAfter: retryAfter, Reset: ahead}
 }

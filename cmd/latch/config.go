@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/latchauth/latch/server/mgmtapi"
 	"github.com/latchauth/latch/tokens"
 )
 
@@ -68,6 +69,11 @@ type Config struct {
 	LogRetention Duration `json:"log_retention"`
 	// ImportMaxMiB bounds the users file of an import job.
 	ImportMaxMiB int `json:"import_max_mib"`
+	// MgmtRateLimit and MgmtRateBurst limit each Management API client (requests per second,
+	// and at once); MgmtClientRateLimits overrides them per client: "id=rps:burst,...".
+	MgmtRateLimit        int    `json:"mgmt_rate_limit"`
+	MgmtRateBurst        int    `json:"mgmt_rate_burst"`
+	MgmtClientRateLimits string `json:"mgmt_client_rate_limits"`
 
 	// Branding of the hosted pages (see web.Brand).
 	BrandName            string `json:"brand_name"`
@@ -115,8 +121,9 @@ func defaults() Config {
 		RulesTimeout: Duration(20 * time.Second), RulesScriptTimeout: Duration(5 * time.Second),
 		RulesWorkers: 0, RulesWorkerMemory: 256,
 		SessionIdle: Duration(72 * time.Hour), SessionLifetime: Duration(7 * 24 * time.Hour),
-		LogRetention: Duration(30 * 24 * time.Hour),
-		ImportMaxMiB: 64,
+		LogRetention:  Duration(30 * 24 * time.Hour),
+		ImportMaxMiB:  64,
+		MgmtRateLimit: 50, MgmtRateBurst: 100,
 	}
 }
 
@@ -159,6 +166,9 @@ func (c *Config) settings() []setting {
 		{key: "session_lifetime", env: "LATCH_SESSION_LIFETIME", dur: &c.SessionLifetime, usage: "an SSO session ends this long after the login in any case"},
 		{key: "log_retention", env: "LATCH_LOG_RETENTION", dur: &c.LogRetention, usage: "how long auth events (GET /api/v2/logs) are kept"},
 		{key: "import_max_mib", env: "LATCH_IMPORT_MAX_MIB", num: &c.ImportMaxMiB, usage: "largest users file a user import job takes, in MiB"},
+		{key: "mgmt_rate_limit", env: "LATCH_MGMT_RATE_LIMIT", num: &c.MgmtRateLimit, usage: "Management API requests per second each client may make"},
+		{key: "mgmt_rate_burst", env: "LATCH_MGMT_RATE_BURST", num: &c.MgmtRateBurst, usage: "Management API requests a client may make at once"},
+		{key: "mgmt_client_rate_limits", env: "LATCH_MGMT_CLIENT_RATE_LIMITS", str: &c.MgmtClientRateLimits, usage: "per-client Management API limits: client_id=rps:burst, comma-separated"},
 		{key: "brand_name", env: "LATCH_BRAND_NAME", str: &c.BrandName, usage: "product name on the hosted pages (default latch)"},
 		{key: "brand_logo_url", env: "LATCH_BRAND_LOGO_URL", str: &c.BrandLogoURL, usage: "logo on the hosted pages: an https:// URL"},
 		{key: "brand_primary_color", env: "LATCH_BRAND_PRIMARY_COLOR", str: &c.BrandPrimaryColor, usage: "buttons and links on the hosted pages: #rgb or #rrggbb"},
@@ -334,6 +344,12 @@ func (c *Config) finish() []error {
 	if c.SessionIdle <= 0 || c.SessionLifetime <= 0 || c.SessionIdle > c.SessionLifetime {
 		problems = append(problems, errors.New("session_idle and session_lifetime must be positive, the idle limit no longer than the lifetime"))
 	}
+	if c.MgmtRateLimit < 1 || c.MgmtRateBurst < 1 {
+		problems = append(problems, fmt.Errorf("mgmt_rate_limit %d, mgmt_rate_burst %d: want at least 1 each", c.MgmtRateLimit, c.MgmtRateBurst))
+	}
+	if _, err := c.clientRateLimits(); err != nil {
+		problems = append(problems, err)
+	}
 	if c.ImportMaxMiB < 1 || c.ImportMaxMiB > 4096 {
 		problems = append(problems, fmt.Errorf("import_max_mib %d: want 1 to 4096", c.ImportMaxMiB))
 	}
@@ -468,6 +484,26 @@ func (c Config) AllowedHosts() []string {
 }
 
 // allowlist parses attack_protection_allowlist: IPs (as /32 or /128) and CIDRs.
+// clientRateLimits reads mgmt_client_rate_limits: "client_id=rps:burst,...".
+func (c Config) clientRateLimits() (map[string]mgmtapi.RateLimit, error) {
+	out := map[string]mgmtapi.RateLimit{}
+	for _, f := range strings.Split(c.MgmtClientRateLimits, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		id, spec, ok1 := strings.Cut(f, "=")
+		rps, burst, ok2 := strings.Cut(spec, ":")
+		r, err1 := strconv.Atoi(rps)
+		b, err2 := strconv.Atoi(burst)
+		if !ok1 || !ok2 || id == "" || err1 != nil || err2 != nil || r < 1 || b < 1 {
+			return nil, fmt.Errorf("mgmt_client_rate_limits: %q: want client_id=requests_per_second:burst", f)
+		}
+		out[id] = mgmtapi.RateLimit{PerSecond: float64(r), Burst: b}
+	}
+	return out, nil
+}
+
 func (c Config) allowlist() ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, f := range strings.Split(c.AttackProtectionAllowlist, ",") {

@@ -52,6 +52,8 @@ func startLatch(t testing.TB, mutate ...func(*Config)) *testLatch {
 	cfg.BcryptCost = testBcryptCost
 	cfg.BootstrapClientID = "bootstrap-client"
 	cfg.BootstrapClientSecret = "bootstrap-secret-0123456789abcdef0123456789"
+	// Tests call the Management API in quick bursts; the rate-limit test sets its own.
+	cfg.MgmtRateLimit, cfg.MgmtRateBurst = 10000, 10000
 	for _, m := range mutate {
 		m(&cfg)
 	}

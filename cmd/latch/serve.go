@@ -20,6 +20,7 @@ import (
 	"github.com/latchauth/latch/rules/sandbox"
 	"github.com/latchauth/latch/server"
 	"github.com/latchauth/latch/server/flow"
+	"github.com/latchauth/latch/server/mgmtapi"
 	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/storage/inproc"
 	"github.com/latchauth/latch/storage/sqlite"
@@ -81,7 +82,8 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		}
 	}()
 	m := metrics.New()
-	allowlist, _ := cfg.allowlist() // checked with the rest of the configuration
+	allowlist, _ := cfg.allowlist()           // checked with the rest of the configuration
+	clientLimits, _ := cfg.clientRateLimits() // likewise
 	shortLived := inproc.New(nil)
 	svc := flow.New(flow.Deps{
 		Store: store, ShortLived: shortLived, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
@@ -124,6 +126,11 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		Handler: server.New(server.Deps{
 			Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Metrics: m, Log: log,
 			Pages: pages, Secure: cfg.TLSEnabled() || strings.HasPrefix(cfg.Issuer, "https://"),
+			MgmtLimits: &mgmtapi.RateLimiting{
+				Store:     shortLived,
+				Default:   mgmtapi.RateLimit{PerSecond: float64(cfg.MgmtRateLimit), Burst: cfg.MgmtRateBurst},
+				PerClient: clientLimits,
+			},
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -26,6 +26,8 @@ type Handler struct {
 	Keys     *tokens.KeySet
 	Audience string // "<issuer>api/v2/"
 	Log      *slog.Logger
+	// Limits rate-limits each caller (ratelimit.go); nil sets no limit.
+	Limits *RateLimiting
 }
 
 // Routes registers every Management API route on g (mounted at /api/v2).
@@ -42,6 +44,7 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.actionRoutes(g)
 	h.logRoutes(g)
 	h.jobRoutes(g)
+	h.statsRoutes(g)
 }
 
 // grantedScopesKey holds the token's scopes in the request context.
@@ -50,27 +53,46 @@ const grantedScopesKey = "latch.mgmt.scopes"
 // authenticate verifies the bearer token for the Management API audience.
 func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		authz := c.Request().Header.Get("Authorization")
-		scheme, token, ok := strings.Cut(authz, " ")
-		if authz == "" {
-			return apierror.ManagementUnauthorized("Missing authentication")
-		}
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return apierror.ManagementUnauthorized("Bad HTTP authentication header format")
-		}
-		claims, err := h.Issuer.VerifyAccessToken(c.Request().Context(), strings.TrimSpace(token), h.Audience)
+		claims, err := h.verifyBearer(c)
 		if err != nil {
-			if errors.Is(err, tokens.ErrInvalidToken) {
-				return apierror.ManagementUnauthorized("Invalid token")
+			// Requests without a valid token are counted per IP address, so that guessing
+			// tokens is as limited as using them.
+			if lerr := h.limitAnonymous(c); lerr != nil {
+				return lerr
 			}
-			return apierror.ManagementServerError(err)
+			return err
 		}
 		scope, _ := claims["scope"].(string)
 		c.Set(grantedScopesKey, tokens.ParseScope(scope))
 		azp, _ := claims["azp"].(string)
 		c.Set(callerKey, azp)
+		if h.Limits != nil {
+			if err := h.limitClient(c, azp); err != nil {
+				return err
+			}
+		}
 		return next(c)
 	}
+}
+
+// verifyBearer checks the request's bearer token for the Management API audience.
+func (h *Handler) verifyBearer(c echo.Context) (map[string]any, error) {
+	authz := c.Request().Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(authz, " ")
+	if authz == "" {
+		return nil, apierror.ManagementUnauthorized("Missing authentication")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, apierror.ManagementUnauthorized("Bad HTTP authentication header format")
+	}
+	claims, err := h.Issuer.VerifyAccessToken(c.Request().Context(), strings.TrimSpace(token), h.Audience)
+	if err != nil {
+		if errors.Is(err, tokens.ErrInvalidToken) {
+			return nil, apierror.ManagementUnauthorized("Invalid token")
+		}
+		return nil, apierror.ManagementServerError(err)
+	}
+	return claims, nil
 }
 
 // requireScope lets the request through when the token has any of the scopes.

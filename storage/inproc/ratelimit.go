@@ -37,9 +37,15 @@ func (s *State) PeekRate(_ context.Context, key string, l storage.Limit) (bool, 
 }
 
 // TakeRate implements storage.RateLimits.
-func (s *State) TakeRate(_ context.Context, key string, l storage.Limit) (bool, time.Duration, error) {
+func (s *State) TakeRate(ctx context.Context, key string, l storage.Limit) (bool, time.Duration, error) {
+	st, err := s.TakeRateState(ctx, key, l)
+	return st.Allowed, st.RetryAfter, err
+}
+
+// TakeRateState implements storage.RateLimits.
+func (s *State) TakeRateState(_ context.Context, key string, l storage.Limit) (storage.RateState, error) {
 	if err := checkLimit(l); err != nil {
-		return false, 0, fmt.Errorf("inproc: take rate: %w", err)
+		return storage.RateState{}, fmt.Errorf("inproc: take rate: %w", err)
 	}
 	r := &s.rates
 	r.mu.Lock()
@@ -49,13 +55,13 @@ func (s *State) TakeRate(_ context.Context, key string, l storage.Limit) (bool, 
 	tat, known := r.t.get(key, now)
 	allowed, next, wait := gcra(tat, now, l)
 	if !allowed {
-		return false, wait, nil
+		return storage.RateStateOf(false, next.Sub(now), wait, l), nil
 	}
 	if !known && len(r.t.items) >= r.t.sweepAt {
 		r.t.sweep(now)
 	}
 	r.t.items[key] = next
-	return true, 0, nil
+	return storage.RateStateOf(true, next.Sub(now), 0, l), nil
 }
 
 func (r *rateTable) init() {

@@ -131,17 +131,19 @@ return n
 // burst-1 intervals ahead of now; when take is "1", an allowed event moves the TAT one
 // interval on.
 // ARGV: now (µs), burst, interval (µs), take ("1" or "0"), slack (ms).
-// Returns {1, 0} when allowed, {0, µs until it would be} when not.
+// Returns {1, µs the TAT is then ahead of now} when allowed, {0, µs until it would be, µs
+// the TAT is ahead} when not.
 var gcraScript = goredis.NewScript(`
 local now, burst, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 if tat < now then tat = now end
 local wait = tat - now - (burst - 1) * interval
-if wait > 0 then return {0, string.format('%.0f', wait)} end
+if wait > 0 then return {0, string.format('%.0f', wait), string.format('%.0f', tat - now)} end
 if ARGV[4] == '1' then
   local nxt = tat + interval
   local px = math.ceil((nxt - now) / 1000) + tonumber(ARGV[5])
   redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', string.format('%.0f', px))
+  return {1, string.format('%.0f', nxt - now)}
 end
-return {1, '0'}
+return {1, string.format('%.0f', tat - now)}
 `)

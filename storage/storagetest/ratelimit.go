@@ -25,6 +25,7 @@ func RunRateLimits(t *testing.T, newRates func(t *testing.T) (storage.RateLimits
 		{"KeysIndependent", testRateKeys},
 		{"ConcurrentTakesExact", testRateConcurrent},
 		{"InvalidLimit", testRateInvalid},
+		{"State", testRateState},
 	} {
 		t.Run(rt.name, func(t *testing.T) {
 			r, advance := newRates(t)
@@ -179,5 +180,41 @@ func testRateInvalid(t *testing.T, e *rates) {
 		if _, _, err := e.r.PeekRate(t.Context(), "k", l); err == nil {
 			t.Errorf("PeekRate with %+v: no error", l)
 		}
+	}
+}
+
+// TakeRateState reports what remains of the burst and when it is full again.
+func testRateState(t *testing.T, e *rates) {
+	l := storage.Limit{Burst: 3, Interval: time.Hour}
+	within := func(what string, got, want time.Duration) {
+		t.Helper()
+		if got > want || got <= want-rateSlack {
+			t.Errorf("%s = %v, want %v (to within %v)", what, got, want, rateSlack)
+		}
+	}
+	for i, remaining := range []int{2, 1, 0} {
+		st, err := e.r.TakeRateState(t.Context(), "state", l)
+		must(t, "TakeRateState", err)
+		if !st.Allowed || st.Remaining != remaining || st.RetryAfter != 0 {
+			t.Fatalf("event %d: %+v, want allowed with %d remaining", i+1, st, remaining)
+		}
+		within(fmt.Sprintf("event %d: Reset", i+1), st.Reset, time.Duration(i+1)*time.Hour)
+	}
+	st, err := e.r.TakeRateState(t.Context(), "state", l)
+	must(t, "TakeRateState", err)
+	if st.Allowed || st.Remaining != 0 {
+		t.Fatalf("event past the burst: %+v, want refused with 0 remaining", st)
+	}
+	within("refused: RetryAfter", st.RetryAfter, time.Hour)
+	within("refused: Reset", st.Reset, 3*time.Hour)
+	// The refused event counted nothing: the key is as it was.
+	if ok, _, err := e.r.PeekRate(t.Context(), "state", l); err != nil || ok {
+		t.Errorf("PeekRate after a refused event: %v, %v; want refused", ok, err)
+	}
+	e.advance(time.Hour + rateSlack)
+	st, err = e.r.TakeRateState(t.Context(), "state", l)
+	must(t, "TakeRateState after an interval", err)
+	if !st.Allowed || st.Remaining != 0 {
+		t.Errorf("after an interval: %+v, want allowed with 0 remaining", st)
 	}
 }
