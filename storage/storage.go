@@ -34,6 +34,9 @@ var (
 	ErrConflict      = errors.New("conflict")
 	// ErrCodeReused: an authorization code was presented a second time (see AuthCodes).
 	ErrCodeReused = errors.New("code already used")
+	// ErrUnavailable: the backend cannot be reached right now (a database or Redis that is
+	// down); the request may succeed later, with no restart. Backends wrap it.
+	ErrUnavailable = errors.New("storage unavailable")
 )
 
 // Users stores user profiles. Emails and usernames are unique per connection, compared

@@ -30,6 +30,11 @@ func parse(q string, limits bool) (Node, *ParseError) {
 			}
 		}
 	}
+	// A NUL ends strings for some backends' pattern matching (SQLite's GLOB): a value that
+	// holds one would match more than it says. No field holds one.
+	if i := strings.IndexByte(q, 0); i >= 0 {
+		return nil, errAt(i, "the query holds a NUL character")
+	}
 	switch strings.TrimSpace(q) {
 	case "":
 		return nil, errAt(0, "the query is empty")

@@ -194,6 +194,7 @@ var invalidQueries = []struct {
 	{`_exists_:nope`, 9, `unknown field "nope"`},
 	{`name:""`, 5, "empty value"},
 	{"name:\xff", 5, "UTF-8"},
+	{"name:*\x00byte", 6, "NUL"},
 	{strings.Repeat("a", MaxLength+1), MaxLength, "longer than"},
 	{strings.Repeat("(", MaxDepth+1) + "a" + strings.Repeat(")", MaxDepth+1), MaxDepth, "deeper"},
 	{strings.Repeat("NOT ", MaxDepth+1) + "a", 4 * MaxDepth, "deeper"},
