@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,13 @@ type Metrics struct {
 
 	eventsWritten prometheus.Counter
 	eventsDropped *prometheus.CounterVec // reason
+
+	mail *prometheus.CounterVec // kind, outcome
+
+	storageCalls  *prometheus.HistogramVec // backend, op (storage.go)
+	storageErrors *prometheus.CounterVec   // backend, op
+
+	hashGate atomic.Pointer[hashSlotsRef] // read by the password-hash gauges (password.go)
 }
 
 // New builds the metrics, with Go runtime and process metrics alongside.
@@ -58,9 +66,20 @@ func New() *Metrics {
 	m.eventsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "latch_events_dropped_total", Help: "Auth events not written: queue_full (overload), store_error, or shutdown (recorded after the writer stopped).",
 	}, []string{"reason"})
+	m.mail = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latch_mail_messages_total", Help: "Outgoing email by kind and outcome: sent, failed (given up), retried (an attempt failed, another is scheduled), dropped (queue full or closed).",
+	}, []string{"kind", "outcome"})
+	m.storageCalls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "latch_storage_call_duration_seconds", Help: "Time of one call to a storage backend (mongo: a command; redis: a command with its retries), by command.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"backend", "op"})
+	m.storageErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latch_storage_call_errors_total", Help: "Calls to a storage backend that failed (unreachable, timed out, refused), by command; not-found answers are not errors.",
+	}, []string{"backend", "op"})
 	m.reg.MustRegister(m.requests, m.logins, m.signups, m.ruleRuns, m.ruleDuration, m.pipelines,
-		m.eventsWritten, m.eventsDropped,
+		m.eventsWritten, m.eventsDropped, m.mail, m.storageCalls, m.storageErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.hashGauges()...)
 	return m
 }
 

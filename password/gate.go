@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,9 +14,13 @@ var ErrBusy = errors.New("password: too many password checks at once")
 // a CPU, so a flood of logins would otherwise take every core and every goroutine's memory;
 // with the gate, callers queue for a slot up to a bound and are then refused, and the rest of
 // the server (token verification, /userinfo, the Management API) keeps its share.
+//
+// Waiting and InUse tell how full the gate is, for metrics: a queue that stays long says
+// that logins wait on the CPU, before any of them is refused with ErrBusy.
 type Gate struct {
 	slots   chan struct{}
 	maxWait time.Duration
+	waiting atomic.Int64 // callers inside Enter that found every slot taken
 }
 
 // NewGate lets n computations run at once; a caller waits at most maxWait for a slot.
@@ -31,6 +36,8 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 		return g.leave, nil
 	default:
 	}
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
 	t := time.NewTimer(g.maxWait)
 	defer t.Stop()
 	select {
@@ -44,3 +51,20 @@ func (g *Gate) Enter(ctx context.Context) (leave func(), err error) {
 }
 
 func (g *Gate) leave() { <-g.slots }
+
+// Waiting is how many callers wait for a slot now. A nil Gate has none.
+func (g *Gate) Waiting() int {
+	if g == nil {
+		return 0
+	}
+	return int(g.waiting.Load())
+}
+
+// InUse is how many slots are taken now (computations running, or about to). A nil Gate
+// has none.
+func (g *Gate) InUse() int {
+	if g == nil {
+		return 0
+	}
+	return len(g.slots)
+}

@@ -145,6 +145,30 @@ ensure_spa_deps() {
 }
 ensure_spa_deps
 
+# The Node SDK tests (cmd/latch, TestNodeSDK*) run Auth0's Management client (`auth0`, pinned in
+# testdata/node-mgmt/package-lock.json) with node against latch over HTTPS.
+ensure_pkg nodejs node
+# ensure_node_mgmt_deps: npm ci in testdata/node-mgmt, on the same terms as ensure_spa_deps.
+ensure_node_mgmt_deps() {
+  local dir=$PWD/testdata/node-mgmt
+  local stamp=$dir/node_modules/.package-lock.json
+  local sdk=$dir/node_modules/auth0/package.json
+  if [ -f "$sdk" ] && [ -f "$stamp" ] && ! [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    return 0
+  fi
+  if command -v npm >/dev/null 2>&1; then
+    say "npm ci in testdata/node-mgmt"
+    if (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) && [ -f "$sdk" ]; then
+      return 0
+    fi
+  fi
+  if [ "$CI" = true ]; then
+    fail "cannot install the npm dependencies of testdata/node-mgmt (npm ci)"
+  fi
+  echo "test.sh: warning: testdata/node-mgmt has no node_modules (npm ci failed): the Node SDK tests will skip" >&2
+}
+ensure_node_mgmt_deps
+
 say "go vet ./..."
 go vet ./... || fail "go vet found problems"
 

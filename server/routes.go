@@ -12,12 +12,13 @@ import (
 // routes is every route latch serves, in one list.
 func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) {
 	e.GET("/healthz", health)
-	e.GET("/readyz", ready(d.Store))
+	e.GET("/readyz", ready(d.Store, d.Shared))
 
 	// Authentication API.
 	e.GET("/.well-known/openid-configuration", auth.Discovery)
 	e.GET("/.well-known/jwks.json", auth.JWKS)
 	e.POST("/dbconnections/signup", auth.Signup)
+	e.POST("/dbconnections/change_password", auth.ChangePassword)
 	withCORS := cors(d.Flow)
 	for _, m := range []string{http.MethodPost, http.MethodOptions} {
 		e.Add(m, "/oauth/token", auth.Token, withCORS)
@@ -33,6 +34,13 @@ func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) 
 	e.POST("/u/login", auth.SubmitLogin)
 	e.GET("/u/signup", auth.SignupPage)
 	e.POST("/u/signup", auth.SubmitSignup)
+	// The account lifecycle by email: reset, verification and unblock links.
+	e.GET("/u/forgot-password", auth.ForgotPasswordPage)
+	e.POST("/u/forgot-password", auth.SubmitForgotPassword)
+	e.GET("/u/reset-password", auth.ResetPasswordPage)
+	e.POST("/u/reset-password", auth.SubmitResetPassword)
+	e.GET("/u/email-verification", auth.VerifyEmailLink)
+	e.GET("/u/unblock", auth.UnblockLink)
 	e.GET("/favicon.ico", authapi.Favicon)
 	e.GET("/u/assets/*", echo.WrapHandler(http.StripPrefix("/u/assets", d.Pages.Assets())))
 	e.GET("/v2/logout", auth.Logout)
@@ -43,5 +51,6 @@ func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) 
 	// Management API v2. An export's file is fetched from its location without a bearer
 	// token, so its route stands outside the group's authentication.
 	e.GET("/api/v2/jobs/:id/file/:token", mgmt.ExportFile)
+	e.GET("/api/v2/openapi.json", mgmtapi.OpenAPI) // the API's description is public, like discovery
 	mgmt.Routes(e.Group("/api/v2"))
 }

@@ -6,7 +6,9 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,6 +39,27 @@ type Deps struct {
 	Secure bool
 	// MgmtLimits rate-limits Management API callers; nil sets no limit.
 	MgmtLimits *mgmtapi.RateLimiting
+	// Shared is the shared short-lived state when it is remote (Redis), for /readyz; nil
+	// when it is in process.
+	Shared Pinger
+	// TrustedProxies are the addresses of the proxies in front of latch, whose
+	// X-Forwarded-For latch believes.
+	TrustedProxies []netip.Prefix
+}
+
+// ipExtractor says how a request's client address is found. Without trusted proxies it is
+// the connection's: X-Forwarded-For is ignored, or anyone could pick the address that
+// brute-force protection and throttling count. With them, X-Forwarded-For is read from
+// the right, skipping the trusted proxies, and the first other address is the client's.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // New builds the HTTP handler.
@@ -45,10 +68,7 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(d.Log)
-	// The client's address is the connection's: X-Forwarded-For is not trusted, or anyone
-	// could pick the address that brute-force protection counts. (Trusted proxies come with
-	// the deployment work.)
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		carryRequestID,
@@ -68,13 +88,25 @@ func health(c echo.Context) error {
 }
 
 // ready answers /readyz: storage is reachable.
-func ready(store storage.Store) echo.HandlerFunc {
+// ready answers /readyz: 200 when the store, and the shared state when there is one
+// (Redis), answer a ping within 2 s; 503 naming what does not.
+func ready(store storage.Store, shared Pinger) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "storage unreachable"})
 		}
+		if shared != nil {
+			if err := shared.Ping(ctx); err != nil {
+				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shared state unreachable"})
+			}
+		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	}
+}
+
+// Pinger is a dependency /readyz checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
 }

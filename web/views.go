@@ -32,6 +32,9 @@ type LoginView struct {
 	ErrorText string
 	// SignupURL, when set, adds a "Sign up" link.
 	SignupURL string
+	// ForgotPasswordURL, when set, adds a "Forgot your password?" link to the page that asks
+	// for a reset link.
+	ForgotPasswordURL string
 	// ClientName is the application's name, shown as "Log in to <ClientName> to continue".
 	ClientName string
 	// UsernameAllowed makes the first field a text field labelled "Email or username"

@@ -77,6 +77,7 @@ const (
 var pageNames = []string{
 	pageLogin, pageSignup, pageTooManyAttempts, pageError,
 	pageLoggedOut, pageLogoutConfirm, pageFormPost, pageWebMessage,
+	pageForgotPassword, pageResetPassword, pageDone,
 }
 
 // Pages renders the hosted pages. It is safe for concurrent use.
@@ -142,6 +143,9 @@ func New(o Options) (*Pages, error) {
 		pageLogoutConfirm:   LogoutConfirmView{},
 		pageFormPost:        FormPostView{},
 		pageWebMessage:      WebMessageView{},
+		pageForgotPassword:  ForgotPasswordView{},
+		pageResetPassword:   ResetPasswordView{},
+		pageDone:            DoneView{},
 	}
 	for locale := range catalogs {
 		for _, name := range pageNames {

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkUserinfo is /userinfo end to end through real HTTP on loopback, in-process so
@@ -113,4 +118,45 @@ func BenchmarkRefreshGrant(b *testing.B) {
 			tokens <- tr.RefreshToken
 		}
 	})
+}
+
+// BenchmarkImportJob imports users with bcrypt hashes through one users-imports job; one op
+// is one user, from the request to the job's completion.
+func BenchmarkImportJob(b *testing.B) {
+	l := startLatch(b)
+	tok := l.ManagementToken(b, "")
+	conn := connectionID(b, l, tok)
+	hash := "$2a$10$" + strings.Repeat("abcdefghij", 5) + "abc"
+	users := make([]map[string]any, b.N)
+	for i := range users {
+		users[i] = map[string]any{"email": fmt.Sprintf("bench%d@example.com", i), "email_verified": true,
+			"password_hash": hash, "user_metadata": map[string]any{"plan": "gold", "n": i}}
+	}
+	file, _ := json.Marshal(users)
+	b.ResetTimer()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	w.WriteField("connection_id", conn)
+	fw, _ := w.CreateFormFile("users", "users.json")
+	fw.Write(file)
+	w.Close()
+	resp, body := mgmtRaw(b, l, http.MethodPost, "/api/v2/jobs/users-imports", tok, w.FormDataContentType(), buf.Bytes())
+	if resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("import: %d %s", resp.StatusCode, body)
+	}
+	var job struct{ ID string }
+	mustJSON(b, body, &job)
+	for {
+		resp, body := l.Do(b, http.MethodGet, "/api/v2/jobs/"+job.ID, tok, nil)
+		var j struct{ Status string }
+		mustJSON(b, body, &j)
+		if resp.StatusCode != http.StatusOK || j.Status == "failed" {
+			b.Fatalf("job: %s", body)
+		}
+		if j.Status == "completed" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "users/s")
 }

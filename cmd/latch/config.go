@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/latchauth/latch/mail"
 	"github.com/latchauth/latch/server/mgmtapi"
 	"github.com/latchauth/latch/tokens"
 )
@@ -57,6 +58,9 @@ type Config struct {
 	// development only.
 	TLSSelfSigned bool `json:"tls_self_signed"`
 
+	// TrustedProxies: comma-separated IPs and CIDRs of the proxies in front of latch, whose
+	// X-Forwarded-For names the client.
+	TrustedProxies string `json:"trusted_proxies"`
 	// AttackProtectionAllowlist: comma-separated IPs and CIDRs exempt from brute-force
 	// protection and suspicious-IP throttling.
 	AttackProtectionAllowlist string `json:"attack_protection_allowlist"`
@@ -67,6 +71,12 @@ type Config struct {
 
 	// LogRetention is how long auth events (GET /api/v2/logs) are kept.
 	LogRetention Duration `json:"log_retention"`
+	// Store is the durable store: "sqlite" (embedded, one instance) or "mongo" (MongoURI).
+	Store    string `json:"store"`
+	MongoURI string `json:"mongo_uri"`
+	// RedisURL, when set, holds the shared short-lived state and carries change notices, so
+	// that several instances can serve together; without it the state is in process.
+	RedisURL string `json:"redis_url"`
 	// ImportMaxMiB bounds the users file of an import job.
 	ImportMaxMiB int `json:"import_max_mib"`
 	// MgmtRateLimit and MgmtRateBurst limit each Management API client (requests per second,
@@ -82,6 +92,17 @@ type Config struct {
 	BrandBackgroundColor string `json:"brand_background_color"`
 	BrandCustomCSS       string `json:"brand_custom_css"`
 	PagesTemplatesDir    string `json:"pages_templates_dir"`
+
+	// Outgoing email (see package mail). Without SMTPURL, messages are written to the log
+	// (development only).
+	SMTPURL          string   `json:"smtp_url"`
+	MailFrom         string   `json:"mail_from"`
+	SMTPCAFile       string   `json:"smtp_ca_file"`
+	SMTPTimeout      Duration `json:"smtp_timeout"`
+	MailTemplatesDir string   `json:"mail_templates_dir"`
+	// MailVerifySignups mails a verification link after each signup: "true", "false", or ""
+	// for true when SMTPURL is set (without a mail server nobody could follow the link).
+	MailVerifySignups string `json:"mail_verify_signups"`
 
 	// tlsNow, when set, is the clock the certificate reloader reads (tests drive reloads
 	// with it). It is no setting: no flag, variable or config key reaches it.
@@ -123,7 +144,9 @@ func defaults() Config {
 		SessionIdle: Duration(72 * time.Hour), SessionLifetime: Duration(7 * 24 * time.Hour),
 		LogRetention:  Duration(30 * 24 * time.Hour),
 		ImportMaxMiB:  64,
+		Store:         "sqlite",
 		MgmtRateLimit: 50, MgmtRateBurst: 100,
+		SMTPTimeout: Duration(mail.DefaultTimeout),
 	}
 }
 
@@ -144,6 +167,9 @@ func (c *Config) settings() []setting {
 		{key: "addr", env: "LATCH_ADDR", str: &c.Addr, usage: "listen address (host:port)"},
 		{key: "issuer", env: "LATCH_ISSUER", str: &c.Issuer, usage: "issuer URL, always ending in / (default http://<addr>/)"},
 		{key: "data_dir", env: "LATCH_DATA_DIR", str: &c.DataDir, usage: "directory for the embedded store and generated secrets"},
+		{key: "store", env: "LATCH_STORE", str: &c.Store, usage: "durable store: sqlite (embedded, one instance) or mongo (mongo_uri)"},
+		{key: "mongo_uri", env: "LATCH_MONGO_URI", secret: true, str: &c.MongoURI, usage: "MongoDB connection string (mongodb://..., with the database name in the path) when store is mongo"},
+		{key: "redis_url", env: "LATCH_REDIS_URL", secret: true, str: &c.RedisURL, usage: "Redis URL (redis://, rediss://, unix://) for the shared short-lived state of several instances"},
 		{key: "secret_key", env: "LATCH_SECRET_KEY", secret: true, str: &c.SecretKey, usage: "key-encryption key: base64 of 32 bytes (default: generated into the data dir)"},
 		{key: "bootstrap_client_id", env: "LATCH_BOOTSTRAP_CLIENT_ID", str: &c.BootstrapClientID, usage: "client_id of the Management API client created at first start"},
 		{key: "bootstrap_client_secret", env: "LATCH_BOOTSTRAP_CLIENT_SECRET", secret: true, str: &c.BootstrapClientSecret, usage: "its client_secret (default: generated and printed once)"},
@@ -161,6 +187,7 @@ func (c *Config) settings() []setting {
 		{key: "metrics_addr", env: "LATCH_METRICS_ADDR", str: &c.MetricsAddr, usage: "listen address of Prometheus /metrics (empty: not served)"},
 		{key: "tls_cert", env: "LATCH_TLS_CERT", str: &c.TLSCert, usage: "PEM certificate (chain) file to serve HTTPS with; reloaded when it changes"},
 		{key: "tls_key", env: "LATCH_TLS_KEY", str: &c.TLSKey, usage: "PEM private key file of tls_cert"},
+		{key: "trusted_proxies", env: "LATCH_TRUSTED_PROXIES", str: &c.TrustedProxies, usage: "comma-separated IPs and CIDRs of the proxies in front of latch (their X-Forwarded-For names the client)"},
 		{key: "attack_protection_allowlist", env: "LATCH_ATTACK_PROTECTION_ALLOWLIST", str: &c.AttackProtectionAllowlist, usage: "comma-separated IPs and CIDRs exempt from brute-force protection and suspicious-IP throttling"},
 		{key: "session_idle", env: "LATCH_SESSION_IDLE", dur: &c.SessionIdle, usage: "an SSO session not used for this long ends"},
 		{key: "session_lifetime", env: "LATCH_SESSION_LIFETIME", dur: &c.SessionLifetime, usage: "an SSO session ends this long after the login in any case"},
@@ -176,6 +203,12 @@ func (c *Config) settings() []setting {
 		{key: "brand_custom_css", env: "LATCH_BRAND_CUSTOM_CSS", str: &c.BrandCustomCSS, usage: "a CSS file added to every hosted page"},
 		{key: "pages_templates_dir", env: "LATCH_PAGES_TEMPLATES_DIR", str: &c.PagesTemplatesDir, usage: "a directory of templates that replace the hosted pages' own, by file name"},
 		{key: "tls_self_signed", env: "LATCH_TLS_SELF_SIGNED", bl: &c.TLSSelfSigned, usage: "serve HTTPS with a self-signed certificate generated into <data_dir>/tls (development only): true or false"},
+		{key: "smtp_url", env: "LATCH_SMTP_URL", secret: true, str: &c.SMTPURL, usage: "mail server: smtp://user:password@host:587 (STARTTLS) or smtps://…:465; empty: emails go to the log (development)"},
+		{key: "mail_from", env: "LATCH_MAIL_FROM", str: &c.MailFrom, usage: "sender of latch's email: \"Acme <no-reply@acme.example>\" (required with smtp_url)"},
+		{key: "smtp_ca_file", env: "LATCH_SMTP_CA_FILE", str: &c.SMTPCAFile, usage: "PEM file of the CAs that sign the mail server's certificate (default: the system's)"},
+		{key: "smtp_timeout", env: "LATCH_SMTP_TIMEOUT", dur: &c.SMTPTimeout, usage: "bound on dialing the mail server and on each SMTP command"},
+		{key: "mail_templates_dir", env: "LATCH_MAIL_TEMPLATES_DIR", str: &c.MailTemplatesDir, usage: "a directory of templates that replace the emails' own, by file name"},
+		{key: "mail_verify_signups", env: "LATCH_MAIL_VERIFY_SIGNUPS", str: &c.MailVerifySignups, usage: "mail a verification link after each signup: true or false (default: true when smtp_url is set)"},
 	}
 }
 
@@ -338,11 +371,30 @@ func (c *Config) finish() []error {
 			problems = append(problems, fmt.Errorf("metrics_addr %q: want host:port", c.MetricsAddr))
 		}
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		problems = append(problems, err)
+	}
 	if _, err := c.allowlist(); err != nil {
 		problems = append(problems, err)
 	}
 	if c.SessionIdle <= 0 || c.SessionLifetime <= 0 || c.SessionIdle > c.SessionLifetime {
 		problems = append(problems, errors.New("session_idle and session_lifetime must be positive, the idle limit no longer than the lifetime"))
+	}
+	switch c.Store {
+	case "sqlite":
+		if c.MongoURI != "" {
+			problems = append(problems, errors.New("mongo_uri is set but store is sqlite; set store to mongo"))
+		}
+	case "mongo":
+		if c.MongoURI == "" {
+			problems = append(problems, errors.New("store mongo needs mongo_uri"))
+		}
+		// Every instance must read the signing keys the others made.
+		if c.SecretKey == "" {
+			problems = append(problems, errors.New("store mongo needs secret_key, the same on every instance"))
+		}
+	default:
+		problems = append(problems, fmt.Errorf("store %q: want sqlite or mongo", c.Store))
 	}
 	if c.MgmtRateLimit < 1 || c.MgmtRateBurst < 1 {
 		problems = append(problems, fmt.Errorf("mgmt_rate_limit %d, mgmt_rate_burst %d: want at least 1 each", c.MgmtRateLimit, c.MgmtRateBurst))
@@ -385,6 +437,7 @@ func (c *Config) finish() []error {
 	if c.TLSSelfSigned && (c.TLSCert != "" || c.TLSKey != "") {
 		problems = append(problems, errors.New("tls_self_signed and tls_cert/tls_key: use one or the other"))
 	}
+	problems = append(problems, c.checkMail()...)
 	return problems
 }
 
@@ -505,8 +558,17 @@ func (c Config) clientRateLimits() (map[string]mgmtapi.RateLimit, error) {
 }
 
 func (c Config) allowlist() ([]netip.Prefix, error) {
+	return parsePrefixes("attack_protection_allowlist", c.AttackProtectionAllowlist)
+}
+
+func (c Config) trustedProxies() ([]netip.Prefix, error) {
+	return parsePrefixes("trusted_proxies", c.TrustedProxies)
+}
+
+// parsePrefixes reads a comma-separated list of IPs and CIDRs.
+func parsePrefixes(key, list string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, f := range strings.Split(c.AttackProtectionAllowlist, ",") {
+	for _, f := range strings.Split(list, ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
@@ -517,7 +579,7 @@ func (c Config) allowlist() ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(f)
 		if err != nil {
-			return nil, fmt.Errorf("attack_protection_allowlist: %q is neither an IP nor a CIDR", f)
+			return nil, fmt.Errorf("%s: %q is neither an IP nor a CIDR", key, f)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/latchauth/latch/internal/redistest"
 )
 
 // appClient creates a first-party application allowed to use the password grants.
@@ -220,7 +222,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	l := startLatch(t, func(c *Config) { c.MetricsAddr = addr })
+	// With Redis, so that its calls are measured too.
+	redisURL := redistest.NewServer(t).URL()
+	l := startLatch(t, func(c *Config) { c.MetricsAddr, c.RedisURL = addr, redisURL })
 	mgmt := l.ManagementToken(t, "")
 	clientID, secret := appClient(t, l, mgmt)
 	signup(t, l, clientID, "metrics@example.com", "Correct-Horse-9", nil)
@@ -234,10 +238,16 @@ func TestMetricsEndpoint(t *testing.T) {
 		`latch_logins_total{outcome="wrong_credentials"} 1`,
 		`latch_signups_total{outcome="ok"} 1`,
 		`latch_http_request_duration_seconds_count{code="4xx",method="GET",route="/api/v2/users/:id"} 1`,
+		`latch_storage_call_duration_seconds_count{backend="redis",op="evalsha"}`,
+		`latch_password_hash_in_use 0`,
+		`latch_password_hash_waiting 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	if strings.Contains(body, `backend="redis",op="other"`) {
+		t.Error("a Redis command latch sends has no label of its own")
 	}
 	if strings.Contains(body, "auth0%7Cnope") || strings.Contains(body, "auth0|nope") {
 		t.Error("metrics carry a raw path")

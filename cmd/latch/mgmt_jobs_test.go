@@ -168,7 +168,7 @@ func waitJob(t *testing.T, l *testLatch, tok, id string) map[string]any {
 	}
 }
 
-func connectionID(t *testing.T, l *testLatch, tok string) string {
+func connectionID(t testing.TB, l *testLatch, tok string) string {
 	t.Helper()
 	resp, body := l.Do(t, http.MethodGet, "/api/v2/connections", tok, nil)
 	if resp.StatusCode != http.StatusOK {

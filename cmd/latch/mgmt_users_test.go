@@ -667,7 +667,7 @@ func decodeJSON(t *testing.T, data []byte) map[string]any {
 	return out
 }
 
-func decodeJSONArray(t *testing.T, data []byte) []any {
+func decodeJSONArray(t testing.TB, data []byte) []any {
 	t.Helper()
 	var out []any
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -694,7 +694,7 @@ func mgmtGetRaw(t *testing.T, l *testLatch, path, tok string) []byte {
 }
 
 // mgmtRaw sends a body with any content type (none when contentType is empty).
-func mgmtRaw(t *testing.T, l *testLatch, method, path, tok, contentType string, body []byte) (*http.Response, []byte) {
+func mgmtRaw(t testing.TB, l *testLatch, method, path, tok, contentType string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, l.URL+path, bytes.NewReader(body))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchauth/latch/mail"
 	"github.com/latchauth/latch/metrics"
 	"github.com/latchauth/latch/password"
 	"github.com/latchauth/latch/rules"
@@ -23,6 +24,8 @@ import (
 	"github.com/latchauth/latch/server/mgmtapi"
 	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/storage/inproc"
+	"github.com/latchauth/latch/storage/mongo"
+	"github.com/latchauth/latch/storage/redis"
 	"github.com/latchauth/latch/storage/sqlite"
 	"github.com/latchauth/latch/tokens"
 	"github.com/latchauth/latch/web"
@@ -43,7 +46,8 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(filepath.Join(cfg.DataDir, "latch.db"))
+	m := metrics.New()
+	store, err := openStore(ctx, cfg, m)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -81,22 +85,36 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 			log.Error("stopping the rule workers", "error", err)
 		}
 	}()
-	m := metrics.New()
 	allowlist, _ := cfg.allowlist()           // checked with the rest of the configuration
 	clientLimits, _ := cfg.clientRateLimits() // likewise
-	shortLived := inproc.New(nil)
-	svc := flow.New(flow.Deps{
+	proxies, _ := cfg.trustedProxies()        // likewise
+	hashGate := password.NewGate(hashConcurrency(cfg), time.Duration(cfg.HashWait))
+	m.WatchHashGate(hashGate)
+	shortLived, changes, shared, err := openShortLived(ctx, cfg, m)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
+		defer shared.Close()
+	}
+	var svc *flow.Service // the mail queue reports to it (set below, before any mail is sent)
+	mailTemplates, mailQueue, err := newMail(cfg, m, log, func(msg mail.Message, err error) { svc.RecordMailResult(msg, err) })
+	if err != nil {
+		return err
+	}
+	svc = flow.New(flow.Deps{
 		Store: store, ShortLived: shortLived, Hasher: &password.Hasher{Cost: cfg.BcryptCost}, Issuer: issuer, IssuerURL: cfg.Issuer,
 		Sealer: sealer, Rules: pool, RuleLimits: ruleLimits(cfg), Metrics: m, Log: log,
 		Failures:  shortLived,
-		HashGate:  password.NewGate(hashConcurrency(cfg), time.Duration(cfg.HashWait)),
+		HashGate:  hashGate,
 		Allowlist: allowlist,
 		Browser: flow.BrowserSettings{
 			SessionIdle: time.Duration(cfg.SessionIdle), SessionLifetime: time.Duration(cfg.SessionLifetime),
 		},
 		EventRetention: time.Duration(cfg.LogRetention),
-		Jobs:           store, Imports: store,
+		Jobs:           store, Imports: store, Settings: store,
 		JobSettings: flow.JobSettings{MaxImportBytes: int64(cfg.ImportMaxMiB) << 20},
+		Mail:        mailQueue, MailTemplates: mailTemplates, Tickets: ticketStore(store, log), Email: emailSettings(cfg),
 	})
 	defer func() { // after the server's shutdown, before the store closes
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -105,6 +123,22 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 			log.Error("writing the last auth events", "error", err)
 		}
 	}()
+	defer closeMail(svc, mailQueue, log) // before the events close: failed mail is an event
+	if changes != nil {
+		svc.SetChanges(changes)
+		// Another instance's write of something this one caches: drop it (keys: reload).
+		err := changes.Subscribe(ctx, func(topic string) {
+			if topic == storage.TopicKeys {
+				if err := keys.Load(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("reloading signing keys after a change notice", "error", err)
+				}
+			}
+			svc.DropCaches(topic)
+		})
+		if err != nil {
+			return fmt.Errorf("change notices: %w", err)
+		}
+	}
 	pages, err := web.New(webOptions(cfg))
 	if err != nil {
 		return fmt.Errorf("hosted pages: %w", err)
@@ -126,6 +160,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		Handler: server.New(server.Deps{
 			Store: store, Flow: svc, Issuer: issuer, Keys: keys, IssuerURL: cfg.Issuer, Metrics: m, Log: log,
 			Pages: pages, Secure: cfg.TLSEnabled() || strings.HasPrefix(cfg.Issuer, "https://"),
+			Shared: sharedPinger(shared), TrustedProxies: proxies,
 			MgmtLimits: &mgmtapi.RateLimiting{
 				Store:     shortLived,
 				Default:   mgmtapi.RateLimit{PerSecond: float64(cfg.MgmtRateLimit), Burst: cfg.MgmtRateBurst},
@@ -220,6 +255,45 @@ func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapRes
 	fmt.Fprintf(out, "  audience:      %sapi/v2/\n", cfg.Issuer)
 }
 
+// durableStore is what latch keeps durably: the storage.Store of every backend, with jobs
+// and batched imports.
+type durableStore interface {
+	storage.Store
+	storage.Jobs
+	storage.UserImports
+	storage.Settings
+}
+
+// openStore opens the durable store the configuration names.
+func openStore(ctx context.Context, cfg Config, m *metrics.Metrics) (durableStore, error) {
+	if cfg.Store == "mongo" {
+		return mongo.Open(ctx, cfg.MongoURI, mongo.Options{Observer: m.MongoCalls()})
+	}
+	return sqlite.Open(filepath.Join(cfg.DataDir, "latch.db"))
+}
+
+// openShortLived opens the shared short-lived state: Redis when redis_url is set (then it
+// also carries change notices between instances), otherwise in process (one instance).
+func openShortLived(ctx context.Context, cfg Config, m *metrics.Metrics) (storage.ShortLived, storage.Changes, *redis.State, error) {
+	if cfg.RedisURL == "" {
+		return inproc.New(nil), nil, nil, nil
+	}
+	rs, err := redis.New(ctx, cfg.RedisURL, redis.WithObserver(m.RedisCalls()))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("redis: %w", err)
+	}
+	return rs, rs, rs, nil
+}
+
+// sharedPinger is the remote shared state for /readyz (nil when it is in process; a nil
+// *redis.State must not become a non-nil interface).
+func sharedPinger(rs *redis.State) server.Pinger {
+	if rs == nil {
+		return nil
+	}
+	return rs
+}
+
 // expiring is the store as collectExpired sweeps it.
 type expiring interface {
 	DeleteExpiredGrants(context.Context, time.Time) (int, error)
@@ -244,6 +318,7 @@ func collectExpired(ctx context.Context, store expiring, svc *flow.Service, log 
 				{"grants", store.DeleteExpiredGrants},
 				{"refresh tokens", store.DeleteExpiredRefreshTokens},
 				{"jobs", store.DeleteExpiredJobs},
+				{"tickets", func(ctx context.Context, _ time.Time) (int, error) { return svc.PruneTickets(ctx) }},
 				{"auth events", func(ctx context.Context, _ time.Time) (int, error) { return svc.PruneEvents(ctx) }},
 			} {
 				n, err := sweep.run(ctx, storage.Now())

@@ -9,8 +9,11 @@
 package apierror
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/latchauth/latch/storage"
 )
 
 // OAuth is an RFC 6749 §5.2 error: {"error","error_description"}.
@@ -57,6 +60,11 @@ func InvalidToken(description string) *OAuth {
 
 // ServerError is the OAuth 500; the cause is logged only.
 func ServerError(cause error) *OAuth {
+	if errors.Is(cause, storage.ErrUnavailable) {
+		e := NewOAuth(http.StatusServiceUnavailable, "temporarily_unavailable", "The service is temporarily unavailable; retry shortly.")
+		e.Cause, e.RetryAfter = cause, 1
+		return e
+	}
 	return &OAuth{Status: http.StatusInternalServerError, Code: "server_error", Description: "Internal error", Cause: cause}
 }
 
@@ -124,6 +132,11 @@ func ManagementUnauthorized(message string) *Management {
 
 // ManagementServerError is the 500; the cause is logged only.
 func ManagementServerError(cause error) *Management {
+	if errors.Is(cause, storage.ErrUnavailable) {
+		e := NewManagement(http.StatusServiceUnavailable, "temporarily_unavailable", "The service is temporarily unavailable; retry shortly.")
+		e.Cause, e.RetryAfter = cause, 1
+		return e
+	}
 	e := NewManagement(http.StatusInternalServerError, "internal_error", "Internal error")
 	e.Cause = cause
 	return e

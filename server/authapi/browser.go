@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchauth/latch/server/bind"
 	"github.com/latchauth/latch/server/flow"
+	"github.com/latchauth/latch/storage"
 	"github.com/latchauth/latch/web"
 )
 
@@ -452,6 +453,11 @@ func (h *Handler) errorPage(c echo.Context, status int, code, description string
 // serverErrorPage logs the cause and shows only the request id.
 func (h *Handler) serverErrorPage(c echo.Context, err error) error {
 	h.Log.ErrorContext(c.Request().Context(), "page failed", "path", c.Request().URL.Path, "error", err)
+	if errors.Is(err, storage.ErrUnavailable) {
+		// A store that is down for a while: the same page, and a status that says retry.
+		c.Response().Header().Set("Retry-After", "1")
+		return h.errorPageKey(c, http.StatusServiceUnavailable, "error.generic", "")
+	}
 	return h.errorPageKey(c, http.StatusInternalServerError, "error.generic", "")
 }
 

@@ -88,6 +88,9 @@ type AdminUserRequest struct {
 	// object, imported instead of a password (at most one of the three is given).
 	PasswordHash       string
 	CustomPasswordHash json.RawMessage
+	// VerifyEmail is verify_email: true mails a verification link, false mails none; not set,
+	// one is mailed when the address is unverified.
+	VerifyEmail Patch[bool]
 }
 
 // customUserID is what Auth0 accepts as a caller-chosen database user id (without "auth0|").
@@ -140,6 +143,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, req AdminUserRequest) (st
 		}
 		return storage.User{}, fmt.Errorf("create user: %w", err)
 	}
+	s.verifyAfterAdminWrite(ctx, u, req.VerifyEmail, true)
 	// Answer with what a read returns (the store normalises), so POST and GET agree.
 	if stored, err := s.users.GetUser(ctx, u.ID); err == nil {
 		return stored, nil
@@ -214,6 +218,9 @@ type AdminUserPatch struct {
 	Blocked       Patch[bool]
 	UserMetadata  Patch[storage.Metadata]
 	AppMetadata   Patch[storage.Metadata]
+	// VerifyEmail is verify_email: true mails a verification link when the address ends
+	// unverified.
+	VerifyEmail Patch[bool]
 }
 
 // AdminUpdateUser applies a patch to a user in one storage update and returns the result.
@@ -363,6 +370,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, p AdminUserPat
 		}
 		return storage.User{}, err
 	}
+	s.verifyAfterAdminWrite(ctx, updated, p.VerifyEmail, false)
 	return updated, nil
 }
 
@@ -709,7 +717,7 @@ func (s *Service) AdminCreateClient(ctx context.Context, p AdminClientPatch) (st
 	if err := s.clients.CreateClient(ctx, c); err != nil {
 		return storage.Client{}, fmt.Errorf("create client: %w", err)
 	}
-	s.corsOrigins.invalidate()
+	s.changed(ctx, storage.TopicClients)
 	if stored, err := s.clients.GetClient(ctx, c.ID); err == nil {
 		return stored, nil
 	}
@@ -722,7 +730,7 @@ func (s *Service) AdminUpdateClient(ctx context.Context, id string, p AdminClien
 		return storage.Client{}, err
 	}
 	now := s.now()
-	defer s.corsOrigins.invalidate()
+	defer s.changed(ctx, storage.TopicClients)
 	return s.clients.UpdateClient(ctx, id, func(c storage.Client) (storage.Client, error) {
 		c, err := applyClientPatch(c, p)
 		if err != nil {
@@ -750,7 +758,7 @@ func (s *Service) AdminDeleteClient(ctx context.Context, id string) error {
 			return fmt.Errorf("delete client grant: %w", err)
 		}
 	}
-	defer s.corsOrigins.invalidate()
+	defer s.changed(ctx, storage.TopicClients)
 	return s.clients.DeleteClient(ctx, id)
 }
 

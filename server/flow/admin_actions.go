@@ -73,7 +73,7 @@ func (s *Service) AdminCreateAction(ctx context.Context, p AdminActionPatch) (st
 		ID: storage.NewActionID(), Name: p.Name.Value, Code: p.Code.Value, Runtime: ActionRuntime,
 		SupportedTriggers: slices.Clone(p.SupportedTriggers.Value), CreatedAt: now, UpdatedAt: now,
 	}
-	defer s.invalidateActions()
+	defer s.changed(ctx, storage.TopicRules)
 	if err := s.actionStore.CreateAction(ctx, a); err != nil {
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			return storage.Action{}, ErrActionNameTaken
@@ -110,7 +110,7 @@ func (s *Service) AdminUpdateAction(ctx context.Context, id string, p AdminActio
 		}
 	}
 	now := storage.Time(s.now())
-	defer s.invalidateActions()
+	defer s.changed(ctx, storage.TopicRules)
 	updated, err := s.actionStore.UpdateAction(ctx, id, func(a storage.Action) (storage.Action, error) {
 		if p.Name.given() {
 			a.Name = p.Name.Value
@@ -133,7 +133,7 @@ func (s *Service) AdminUpdateAction(ctx context.Context, id string, p AdminActio
 // AdminDeployAction makes the action bindable.
 func (s *Service) AdminDeployAction(ctx context.Context, id string) (storage.Action, error) {
 	now := storage.Time(s.now())
-	defer s.invalidateActions()
+	defer s.changed(ctx, storage.TopicRules)
 	return s.actionStore.UpdateAction(ctx, id, func(a storage.Action) (storage.Action, error) {
 		a.Deployed, a.UpdatedAt = true, now
 		return a, nil
@@ -155,7 +155,7 @@ func (s *Service) AdminDeleteAction(ctx context.Context, id string, force bool) 
 			return ErrActionBound
 		}
 	}
-	defer s.invalidateActions()
+	defer s.changed(ctx, storage.TopicRules)
 	return s.actionStore.DeleteAction(ctx, id)
 }
 
@@ -228,7 +228,7 @@ func (s *Service) AdminSetTriggerBindings(ctx context.Context, trigger string, r
 		}
 		bindings = append(bindings, storage.ActionBinding{ID: storage.NewBindingID(), ActionID: a.ID, DisplayName: display})
 	}
-	defer s.invalidateActions()
+	defer s.changed(ctx, storage.TopicRules)
 	out, err := s.actionStore.SetTriggerBindings(ctx, trigger, bindings)
 	if errors.Is(err, storage.ErrNotFound) { // deleted since we looked
 		return nil, payloadError("bindings", "'An action named in bindings no longer exists' on property bindings.")

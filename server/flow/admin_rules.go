@@ -74,7 +74,7 @@ func (s *Service) AdminCreateRule(ctx context.Context, p AdminRulePatch) (storag
 		Enabled: !p.Enabled.given() || p.Enabled.Value, Order: p.Order.Value,
 		Stage: storage.RuleStageLoginSuccess, CreatedAt: now, UpdatedAt: now,
 	}
-	defer s.enabledRules.invalidate()
+	defer s.changed(ctx, storage.TopicRules)
 	var err error
 	stored := r
 	if p.Order.given() {
@@ -113,7 +113,7 @@ func (s *Service) AdminUpdateRule(ctx context.Context, id string, p AdminRulePat
 	}
 	now := s.now()
 	var candidate storage.Rule
-	defer s.enabledRules.invalidate()
+	defer s.changed(ctx, storage.TopicRules)
 	updated, err := s.ruleStore.UpdateRule(ctx, id, func(r storage.Rule) (storage.Rule, error) {
 		if p.Name.given() {
 			r.Name = p.Name.Value
@@ -139,7 +139,7 @@ func (s *Service) AdminUpdateRule(ctx context.Context, id string, p AdminRulePat
 
 // AdminDeleteRule deletes a rule.
 func (s *Service) AdminDeleteRule(ctx context.Context, id string) error {
-	defer s.enabledRules.invalidate()
+	defer s.changed(ctx, storage.TopicRules)
 	return s.ruleStore.DeleteRule(ctx, id)
 }
 
@@ -233,13 +233,13 @@ func (s *Service) AdminSetRulesConfig(ctx context.Context, key, value string) er
 	if s.sealer == nil {
 		return errors.New("flow: no sealer to store rules-configs values with")
 	}
-	defer s.enabledRules.invalidate()
+	defer s.changed(ctx, storage.TopicRules)
 	return s.ruleConfigs.SetRulesConfig(ctx, key, s.sealer.Seal([]byte(value), rulesConfigAD(key)))
 }
 
 // AdminDeleteRulesConfig deletes a variable; storage.ErrNotFound when there is none.
 func (s *Service) AdminDeleteRulesConfig(ctx context.Context, key string) error {
-	defer s.enabledRules.invalidate()
+	defer s.changed(ctx, storage.TopicRules)
 	return s.ruleConfigs.DeleteRulesConfig(ctx, key)
 }
 

@@ -82,10 +82,17 @@ func (s *Service) Bootstrap(ctx context.Context, clientID, secret string) (Boots
 		CreatedAt:               now, UpdatedAt: now,
 	}
 	if err := s.clients.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			// Instances starting together on one empty store: another created it first.
+			if existing, ferr := s.bootstrapClient(ctx); ferr == nil && existing != "" {
+				res.ClientID = existing
+				return res, s.grantAllManagementScopes(ctx, existing)
+			}
+		}
 		return res, fmt.Errorf("create bootstrap client: %w", err)
 	}
 	g := storage.ClientGrant{ID: storage.NewClientGrantID(), ClientID: clientID, Audience: s.ManagementAudience(), Scope: ManagementScopes}
-	if err := s.grants.CreateClientGrant(ctx, g); err != nil {
+	if err := s.grants.CreateClientGrant(ctx, g); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
 		return res, fmt.Errorf("grant bootstrap client: %w", err)
 	}
 	res.ClientCreated, res.ClientID = true, clientID
@@ -136,7 +143,8 @@ func (s *Service) grantAllManagementScopes(ctx context.Context, clientID string)
 	if err := s.grants.DeleteClientGrant(ctx, g.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("update bootstrap grant: %w", err)
 	}
-	if err := s.grants.CreateClientGrant(ctx, g); err != nil {
+	if err := s.grants.CreateClientGrant(ctx, g); err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+		// (ErrAlreadyExists: another instance starting at the same time wrote it.)
 		return fmt.Errorf("update bootstrap grant: %w", err)
 	}
 	return nil

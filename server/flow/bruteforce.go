@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -15,28 +16,45 @@ const (
 	BruteForceWindow    = 30 * 24 * time.Hour
 )
 
-func (s *Service) checkBruteForce(ctx context.Context, identifier, ip string) error {
+// bruteForce returns the brute-force settings, and whether they apply to ip at all.
+func (s *Service) bruteForce(ctx context.Context, ip string) (BruteForceProtection, bool) {
 	if s.failures == nil || s.exempt(ip) {
+		return BruteForceProtection{}, false
+	}
+	b := s.attackSettings(ctx).BruteForce
+	return b, b.Enabled && !inAllowlist(ip, b.Allowlist)
+}
+
+func (s *Service) checkBruteForce(ctx context.Context, identifier, ip string) error {
+	b, on := s.bruteForce(ctx, ip)
+	if !on || !slices.Contains(b.Shields, ShieldBlock) {
 		return nil
 	}
-	n, err := s.failures.FailureCount(ctx, identifier, ip)
+	n, err := s.failures.FailureCount(ctx, identifier, bruteForceKey(b, ip))
 	if err != nil {
 		// Without the counters latch cannot protect the account: refuse rather than let
 		// an unbounded guessing run through.
 		return err
 	}
-	if n >= BruteForceThreshold {
+	if n >= b.MaxAttempts {
 		return ErrTooManyAttempts
 	}
 	return nil
 }
 
 func (s *Service) recordFailure(ctx context.Context, identifier, ip string) {
-	if s.failures == nil || s.exempt(ip) {
+	b, on := s.bruteForce(ctx, ip)
+	if !on {
 		return
 	}
-	if _, err := s.failures.RecordFailure(ctx, identifier, ip, BruteForceWindow); err != nil {
+	n, err := s.failures.RecordFailure(ctx, identifier, bruteForceKey(b, ip), BruteForceWindow)
+	if err != nil {
 		s.log.WarnContext(ctx, "recording a failed login", "error", err)
+		return
+	}
+	// This failure blocked the identifier: tell its owner.
+	if n == b.MaxAttempts && slices.Contains(b.Shields, ShieldUserNotification) {
+		s.notifyBlocked(ctx, tracedUser(ctx), ip)
 	}
 }
 
@@ -65,7 +83,7 @@ func (s *Service) BlocksOf(ctx context.Context, identifiers ...string) ([]UserBl
 		if id == "" {
 			continue
 		}
-		ips, err := s.failures.BlockedIPs(ctx, id, BruteForceThreshold)
+		ips, err := s.failures.BlockedIPs(ctx, id, s.attackSettings(ctx).BruteForce.MaxAttempts)
 		if err != nil {
 			return nil, err
 		}

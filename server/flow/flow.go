@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchauth/latch/internal/memo"
+	"github.com/latchauth/latch/mail"
 	"github.com/latchauth/latch/metrics"
 	"github.com/latchauth/latch/password"
 	"github.com/latchauth/latch/rules"
@@ -81,6 +82,12 @@ type Service struct {
 	boundActionSets actionCaches
 	// corsOrigins caches the origins clients allow; this Service's client writes drop it.
 	corsOrigins originSet
+	// changes carries change notices to the other instances (changes.go); nil for one.
+	changes storage.Changes
+	// settings keeps tenant-wide settings (nil: the defaults, fixed); attack caches the
+	// attack-protection settings (attack_protection.go).
+	settings storage.Settings
+	attack   attackCache
 
 	// events queues auth events for the store (events.go); eventRetention is how long
 	// PruneEvents keeps them.
@@ -95,6 +102,9 @@ type Service struct {
 	jobSettings JobSettings
 	jobWake     chan struct{}
 	instance    string
+
+	// email runs the account lifecycle by email (email_service.go).
+	email *emailFlows
 }
 
 // maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
@@ -137,11 +147,21 @@ type Deps struct {
 	// EventQueue bounds the auth events waiting to be written; 0 means 10 000. Past it,
 	// events are dropped (and counted) rather than slowing logins down.
 	EventQueue int
+	// Settings keeps tenant-wide settings (attack protection); nil keeps the defaults.
+	Settings storage.Settings
 	// Jobs and Imports keep user import and export jobs; nil turns the jobs API off.
 	Jobs    storage.Jobs
 	Imports storage.UserImports
 	// JobSettings tunes the jobs; zero fields take the defaults.
 	JobSettings JobSettings
+	// Mail delivers email (a *mail.Queue, so that no request waits for a mail server),
+	// MailTemplates renders it and Tickets keeps the secrets of its links. Without all three
+	// latch sends no email, and the endpoints that need it say so.
+	Mail          mail.Sender
+	MailTemplates *mail.Templates
+	Tickets       storage.Tickets
+	// Email tunes the email flows; zero fields take the defaults.
+	Email EmailSettings
 }
 
 // New builds the service.
@@ -159,11 +179,13 @@ func New(d Deps) *Service {
 		events:                newEventLog(store, store, store, d.Metrics, d.Log, eventLogOptions{queue: d.EventQueue}),
 		eventStore:            store,
 		eventRetention:        cmp.Or(d.EventRetention, DefaultEventRetention),
+		settings:              d.Settings,
 		jobs:                  d.Jobs,
 		imports:               d.Imports,
 		jobSettings:           withJobDefaults(d.JobSettings),
 		jobWake:               make(chan struct{}, 1),
 		instance:              storage.NewOpaqueToken()[:16],
+		email:                 newEmailFlows(d),
 	}
 }
 

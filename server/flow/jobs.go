@@ -35,7 +35,7 @@ const (
 	// in memory.
 	DefaultMaxImportBytes = 64 << 20
 	// importBatch is how many users one storage call imports.
-	importBatch = 500
+	importBatch = 2000
 	// maxJobErrors bounds the failed users a job keeps in detail; the summary counts them all.
 	maxJobErrors = 10_000
 	// maxExportFields is Auth0's limit on an export's fields.

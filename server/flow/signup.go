@@ -123,6 +123,7 @@ func (s *Service) signup(ctx context.Context, req SignupRequest) (storage.User, 
 		return storage.User{}, fmt.Errorf("create user: %w", err)
 	}
 	s.startPostRegistration(ctx, u, req, conn)
+	s.verifyAfterSignup(ctx, u, req) // after the answer; never fails the signup
 	return u, nil
 }
 

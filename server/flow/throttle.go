@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/latchauth/latch/storage"
@@ -28,8 +29,6 @@ const (
 )
 
 var (
-	loginThrottle  = storage.Limit{Burst: LoginThrottleBurst, Interval: LoginThrottleInterval}
-	signupThrottle = storage.Limit{Burst: SignupThrottleBurst, Interval: SignupThrottleInterval}
 	// transactionThrottle bounds the login transactions one IP can make latch keep: each
 	// /authorize without a session stores one for an hour, so without a bound a flood of
 	// them would grow memory. 300 at once, then one every 2 s, is far beyond a person.
@@ -70,10 +69,11 @@ func RetryAfterSeconds(err error) int {
 // checkSuspiciousIP refuses a login from an IP that has used up its failed attempts. It
 // counts nothing: only failures count (recordIPFailure).
 func (s *Service) checkSuspiciousIP(ctx context.Context, ip string) error {
-	if s.shortLived == nil || ip == "" || s.exempt(ip) {
+	t, on := s.throttling(ctx, ip)
+	if !on || !slices.Contains(t.Shields, ShieldBlock) {
 		return nil
 	}
-	ok, wait, err := s.shortLived.PeekRate(ctx, "login:"+ip, loginThrottle)
+	ok, wait, err := s.shortLived.PeekRate(ctx, "login:"+ip, throttleLimit(t.Stage.PreLogin))
 	if err != nil {
 		// As for brute-force protection: refuse rather than let unbounded guessing through.
 		return err
@@ -87,10 +87,11 @@ func (s *Service) checkSuspiciousIP(ctx context.Context, ip string) error {
 // recordIPFailure counts a failed login against its IP. A failure beyond the limit (logins
 // that passed checkSuspiciousIP together) is not counted: the IP is throttled either way.
 func (s *Service) recordIPFailure(ctx context.Context, ip string) {
-	if s.shortLived == nil || ip == "" || s.exempt(ip) {
+	t, on := s.throttling(ctx, ip)
+	if !on {
 		return
 	}
-	if _, _, err := s.shortLived.TakeRate(ctx, "login:"+ip, loginThrottle); err != nil {
+	if _, _, err := s.shortLived.TakeRate(ctx, "login:"+ip, throttleLimit(t.Stage.PreLogin)); err != nil {
 		s.log.WarnContext(ctx, "recording a failed login for IP throttling", "error", err)
 	}
 }
@@ -98,10 +99,11 @@ func (s *Service) recordIPFailure(ctx context.Context, ip string) {
 // takeSignup counts a well-formed signup against its IP, or refuses it when the IP is out
 // of signups.
 func (s *Service) takeSignup(ctx context.Context, ip string) error {
-	if s.shortLived == nil || ip == "" || s.exempt(ip) {
+	t, on := s.throttling(ctx, ip)
+	if !on || !slices.Contains(t.Shields, ShieldBlock) {
 		return nil
 	}
-	ok, wait, err := s.shortLived.TakeRate(ctx, "signup:"+ip, signupThrottle)
+	ok, wait, err := s.shortLived.TakeRate(ctx, "signup:"+ip, throttleLimit(t.Stage.PreUserRegistration))
 	if err != nil {
 		return err
 	}
@@ -109,6 +111,15 @@ func (s *Service) takeSignup(ctx context.Context, ip string) error {
 		return &ThrottledError{Err: ErrTooManySignups, RetryAfter: wait}
 	}
 	return nil
+}
+
+// throttling returns the suspicious-IP settings, and whether they apply to ip at all.
+func (s *Service) throttling(ctx context.Context, ip string) (SuspiciousIPThrottling, bool) {
+	if s.shortLived == nil || ip == "" || s.exempt(ip) {
+		return SuspiciousIPThrottling{}, false
+	}
+	t := s.attackSettings(ctx).SuspiciousIP
+	return t, t.Enabled && !inAllowlist(ip, t.Allowlist)
 }
 
 // takeTransaction counts a login transaction against its IP, or refuses it.

@@ -189,10 +189,15 @@ func (h *Handler) updateConnection(c echo.Context) error {
 }
 
 // listConnections serves GET /api/v2/connections: a bare array, or the include_totals
-// envelope. name (exact) and strategy (repeatable) filter; connections are few, so they are
+// envelope, or with from/take a checkpoint page ({connections, next}), which is how the Node
+// SDK pages. name (exact) and strategy (repeatable) filter; connections are few, so they are
 // read whole and filtered and paged here.
 func (h *Handler) listConnections(c echo.Context) error {
 	q, err := readListQuery(c)
+	if err != nil {
+		return err
+	}
+	cq, checkpoint, err := readCheckpointQuery(c)
 	if err != nil {
 		return err
 	}
@@ -216,6 +221,18 @@ func (h *Handler) listConnections(c echo.Context) error {
 		if (name == "" || conn.Name == name) && (len(strategies) == 0 || slices.Contains(strategies, conn.Strategy)) {
 			matching = append(matching, renderConnection(conn))
 		}
+	}
+	if checkpoint {
+		page, next := checkpointPage(matching, func(c connectionJSON) string { return c.ID }, cq)
+		items, err := applyAll(f, page)
+		if err != nil {
+			return apierror.ManagementServerError(err)
+		}
+		out := map[string]any{"connections": items}
+		if next != "" {
+			out["next"] = next
+		}
+		return c.JSON(http.StatusOK, out)
 	}
 	start := min(q.page.Offset(), len(matching))
 	end := min(start+q.page.PerPage, len(matching))

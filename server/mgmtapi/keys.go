@@ -97,6 +97,7 @@ func (h *Handler) rotateKey(c echo.Context) error {
 	if err != nil {
 		return apierror.ManagementServerError(err)
 	}
+	h.Flow.Changed(c.Request().Context(), storage.TopicKeys) // other instances reload their keys
 	r := renderKey(k)
 	return c.JSON(http.StatusCreated, map[string]string{"cert": r.Cert, "kid": r.KID})
 }
@@ -116,6 +117,7 @@ func (h *Handler) revokeKey(c echo.Context) error {
 	case err != nil:
 		return apierror.ManagementServerError(err)
 	}
+	h.Flow.Changed(c.Request().Context(), storage.TopicKeys)
 	r := renderKey(k)
 	return c.JSON(http.StatusOK, map[string]string{"cert": r.Cert, "kid": r.KID})
 }

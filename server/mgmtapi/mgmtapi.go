@@ -44,7 +44,9 @@ func (h *Handler) Routes(g *echo.Group) {
 	h.actionRoutes(g)
 	h.logRoutes(g)
 	h.jobRoutes(g)
+	h.ticketRoutes(g)
 	h.statsRoutes(g)
+	h.attackProtectionRoutes(g)
 }
 
 // grantedScopesKey holds the token's scopes in the request context.

@@ -436,6 +436,48 @@ func readListQuery(c echo.Context) (listQuery, error) {
 	return q, nil
 }
 
+// checkpointQuery is checkpoint pagination, the other way Auth0 pages some lists (GET
+// /connections among them): instead of page numbers, from names where a page starts and take
+// how long it is, and each answer says where the next page starts (next), or that there is
+// none. Auth0's Node SDK (v5 and later) pages connections this way only, and sends
+// include_totals=true with it, which checkpoint pagination does not support and ignores.
+type checkpointQuery struct {
+	from string // "" is the first page
+	take int
+}
+
+// readCheckpointQuery reads from and take; ok is false when neither is given, and the list
+// is then paged by page and per_page.
+func readCheckpointQuery(c echo.Context) (q checkpointQuery, ok bool, err error) {
+	params := c.QueryParams()
+	if !params.Has("from") && !params.Has("take") {
+		return q, false, nil
+	}
+	q = checkpointQuery{from: c.QueryParam("from"), take: defaultPerPage}
+	if s := c.QueryParam("take"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPerPage {
+			return q, true, queryError("'take must be an integer from 1 to %d' on property take.", maxPerPage)
+		}
+		q.take = n
+	}
+	return q, true, nil
+}
+
+// checkpointPage cuts one page out of items ordered by id (ascending, as the ids are the
+// checkpoints): the items from the one whose id is q.from on, at most q.take of them, and the
+// id the next page starts at, "" when this page is the last. A from that names no item starts
+// at the first id after it, so a page stays right when the item it started at was deleted.
+func checkpointPage[T any](items []T, id func(T) string, q checkpointQuery) (page []T, next string) {
+	sorted := slices.SortedFunc(slices.Values(items), func(a, b T) int { return strings.Compare(id(a), id(b)) })
+	start, _ := slices.BinarySearchFunc(sorted, q.from, func(it T, from string) int { return strings.Compare(id(it), from) })
+	end := min(start+q.take, len(sorted))
+	if end < len(sorted) {
+		next = id(sorted[end])
+	}
+	return sorted[start:end], next
+}
+
 func queryBool(c echo.Context, name string, def bool) (bool, error) {
 	s := c.QueryParam(name)
 	switch s {

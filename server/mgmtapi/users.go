@@ -115,7 +115,7 @@ func (h *Handler) createUser(c echo.Context) error {
 	if raw, _, ok := r.raw("custom_password_hash", "object"); ok {
 		req.CustomPasswordHash = raw
 	}
-	r.boolean("verify_email") // accepted and ignored until latch sends email
+	req.VerifyEmail = r.boolean("verify_email")
 	if r.err != nil {
 		return r.err
 	}
@@ -173,8 +173,8 @@ func (h *Handler) updateUser(c echo.Context) error {
 		AppMetadata:   r.metadata("app_metadata"),
 	}
 	r.str("client_id")               // names the application on whose behalf; nothing to do yet
-	r.boolean("verify_email")        // accepted and ignored until latch sends email
-	r.boolean("verify_phone_number") // likewise
+	r.boolean("verify_phone_number") // accepted and ignored: latch sends no text messages
+	p.VerifyEmail = r.boolean("verify_email")
 	if r.err != nil {
 		return r.err
 	}

@@ -49,6 +49,8 @@ type Options struct {
 	// (serverSelectionTimeoutMS), or else 5s; the driver's own 30s would hold requests
 	// far longer than a client waits.
 	ServerSelectionTimeout time.Duration
+	// Observer, when set, is told of every command sent to the server (metrics.go).
+	Observer Observer
 }
 
 // Store implements storage.Store on one MongoDB database.
@@ -105,6 +107,8 @@ func Open(ctx context.Context, uri string, opts Options) (*Store, error) {
 	case co.ServerSelectionTimeout == nil:
 		co.SetServerSelectionTimeout(5 * time.Second)
 	}
+
+	observe(co, opts.Observer)
 
 	client, err := mongo.Connect(co)
 	if err != nil {

@@ -36,3 +36,11 @@ func TestJobs(t *testing.T) {
 		return s
 	})
 }
+
+func TestSettings(t *testing.T) {
+	storagetest.RunSettings(t, func(t *testing.T) storage.Settings {
+		s := openTest(t)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

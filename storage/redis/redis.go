@@ -19,7 +19,7 @@ import (
 
 // ErrUnavailable is wrapped by every error that comes from Redis being unreachable or not
 // ready: the request may succeed later, and the HTTP layer answers 503.
-var ErrUnavailable = errors.New("shared state unavailable")
+var ErrUnavailable = fmt.Errorf("shared state: %w", storage.ErrUnavailable)
 
 // errNoExpiry: a short-lived record must say when it ends.
 var errNoExpiry = errors.New("ExpiresAt is required")
@@ -73,6 +73,14 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// quietDriver silences go-redis' own logger, once per process: it prints every failed dial
+// to stderr, while latch reports the errors its calls return, with their request.
+var quietDriver sync.Once
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // New connects to the Redis at url and checks that it answers. url is what go-redis'
 // ParseURL reads: redis://[user:password@]host:port/db, rediss:// for TLS, or
 // unix:///path/to/socket?db=N, with client options (pool_size, max_retries, dial_timeout,
@@ -86,6 +94,7 @@ func New(ctx context.Context, url string, opts ...Option) (*State, error) {
 	// again, and a Redis that refuses connections should cost a request a 503 soon, not the
 	// seconds that retries of retries take.
 	o.DialerRetries = 1
+	quietDriver.Do(func() { goredis.SetLogger(quietLogger{}) })
 	s := &State{
 		rdb:    goredis.NewClient(o),
 		prefix: DefaultPrefix,

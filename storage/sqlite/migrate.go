@@ -249,6 +249,31 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE status IN ('pending', 'processing');
 CREATE INDEX jobs_expires ON jobs (expires_at) WHERE expires_at IS NOT NULL;
 `,
+	// 8: tickets: the single-use secrets of emailed links (verify, reset, unblock).
+	`
+-- id is the token's SHA-256: the token itself is never stored. A used ticket is deleted.
+CREATE TABLE tickets (
+	id                        TEXT PRIMARY KEY,
+	kind                      TEXT NOT NULL,
+	user_id                   TEXT NOT NULL,
+	email                     TEXT NOT NULL DEFAULT '',
+	client_id                 TEXT NOT NULL DEFAULT '',
+	result_url                TEXT NOT NULL DEFAULT '',
+	include_email_in_redirect INTEGER NOT NULL DEFAULT 0,
+	mark_email_verified       INTEGER NOT NULL DEFAULT 0,
+	created_at                INTEGER NOT NULL,
+	expires_at                INTEGER NOT NULL
+) STRICT;
+CREATE INDEX tickets_user ON tickets (user_id, kind);
+CREATE INDEX tickets_expires ON tickets (expires_at);
+`,
+	// 9: tenant-wide settings (attack protection), a JSON document each.
+	`
+CREATE TABLE settings (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+`,
 }
 
 // userSearchStep is the migration that creates user_search; migrate fills the table right

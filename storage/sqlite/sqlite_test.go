@@ -28,3 +28,19 @@ func TestJobs(t *testing.T) {
 		return s
 	})
 }
+
+func TestTickets(t *testing.T) {
+	storagetest.RunTickets(t, func(t *testing.T) storage.Tickets {
+		s := openTemp(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestSettings(t *testing.T) {
+	storagetest.RunSettings(t, func(t *testing.T) storage.Settings {
+		s := openTemp(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
