@@ -39,6 +39,11 @@ var eventNames = map[string]string{
 	"seccft": "Success Exchange (Client Credentials)", "feccft": "Failed Exchange (Client Credentials)",
 	"slo": "Success Logout", "sapi": "Success API Operation",
 	"limit_wc": "Blocked Account", "limit_mu": "Blocked IP Address",
+	"sv": "Success Verification Email", "fv": "Failed Verification Email",
+	"svr": "Success Verification Email Request", "fvr": "Failed Verification Email Request",
+	"scp": "Success Change Password", "fcp": "Failed Change Password",
+	"scpr": "Success Change Password Request", "fcpr": "Failed Change Password Request",
+	"fn": "Failed Sending Notification", "ublkdu": "User login block released",
 }
 
 // maxTake is the most events one request of /api/v2/logs answers.

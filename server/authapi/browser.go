@@ -151,6 +151,7 @@ func (h *Handler) renderLogin(c echo.Context, status int, page flow.LoginPage, e
 		Common: h.common(c, tx.UILocales), FormAction: loginURL(tx.ID), CSRF: tx.CSRF, Email: email,
 		ErrorKey: errKey, ErrorText: errText, SignupURL: "/u/signup?" + url.Values{"state": {tx.ID}}.Encode(),
 		ClientName: page.Client.Name, UsernameAllowed: page.Connection.Options.RequiresUsername,
+		ForgotPasswordURL: ForgotPasswordURL(tx.ID),
 	})
 	if err != nil {
 		return h.serverErrorPage(c, err)

@@ -22,7 +22,7 @@ var ManagementScopes = []string{
 	"read:rules_configs", "update:rules_configs", "delete:rules_configs",
 	"read:actions", "create:actions", "update:actions", "delete:actions",
 	"read:signing_keys", "create:signing_keys", "update:signing_keys",
-	"read:logs", "read:logs_users", "read:stats",
+	"read:logs", "read:logs_users", "read:stats", "create:user_tickets",
 	"read:attack_protection", "update:attack_protection",
 }
 

@@ -48,13 +48,13 @@ const (
 )
 
 // EventTypes lists every type code latch emits.
-var EventTypes = []string{
+var EventTypes = append([]string{
 	EventSuccessLogin, EventFailedLogin, EventWrongPassword, EventWrongUsername,
 	EventSuccessSignup, EventFailedSignup, EventSuccessSilentAuth, EventFailedSilentAuth,
 	EventSuccessCodeExchange, EventFailedCodeExchange, EventSuccessRefresh, EventFailedRefresh,
 	EventSuccessClientCreds, EventFailedClientCreds, EventSuccessLogout, EventSuccessAPIOperation,
 	EventBlockedAccount, EventBlockedIPAddress,
-}
+}, EmailEventTypes...)
 
 // Defaults of the event log.
 const (

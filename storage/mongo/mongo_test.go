@@ -44,3 +44,11 @@ func TestSettings(t *testing.T) {
 		return s
 	})
 }
+
+func TestTickets(t *testing.T) {
+	storagetest.RunTickets(t, func(t *testing.T) storage.Tickets {
+		s := openTest(t)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
