@@ -16,7 +16,7 @@ import (
 )
 
 // exportPage is how many users one read of an export fetches.
-const exportPage = 1000
+const exportPage = 5000
 
 // Export field names: profile attributes, the first identity's, and metadata (whole, in
 // NDJSON only, or by dotted path).
