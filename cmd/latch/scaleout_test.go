@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -138,6 +139,36 @@ func TestTwoInstancesShareEverything(t *testing.T) {
 		}
 		passwordLogin(t, b, appID, appSecret, "target@example.com", strongPassword, http.StatusTooManyRequests)
 		passwordLogin(t, a, appID, appSecret, "target@example.com", strongPassword, http.StatusTooManyRequests)
+	})
+
+	t.Run("AttackProtectionChangedOnAAppliesOnB", func(t *testing.T) {
+		mgmtCreateUser(t, a, mgmtA, "settings@example.com", nil)
+		// B reads (and caches) the defaults first.
+		passwordLogin(t, b, appID, appSecret, "settings@example.com", "Wrong-Password-1", http.StatusForbidden)
+		mgmtJSON(t, a, http.MethodPatch, "/api/v2/attack-protection/brute-force-protection", mgmtA, map[string]any{"max_attempts": 2}, http.StatusOK)
+		if msg := eventually(5*time.Second, func() string {
+			bf := mgmtJSON(t, b, http.MethodGet, "/api/v2/attack-protection/brute-force-protection", mgmtB, nil, http.StatusOK)
+			if fmt.Sprint(bf["max_attempts"]) != "2" {
+				return "B does not read the new settings"
+			}
+			return ""
+		}); msg != "" {
+			t.Fatal(msg)
+		}
+		// The second failure reaches B's threshold of 2: the next attempt on B is held back.
+		passwordLogin(t, b, appID, appSecret, "settings@example.com", "Wrong-Password-1", http.StatusForbidden)
+		if msg := eventually(5*time.Second, func() string {
+			resp, _ := b.PostForm(t, "/oauth/token", url.Values{
+				"grant_type": {"http://auth0.com/oauth/grant-type/password-realm"}, "realm": {dbConnection},
+				"client_id": {appID}, "client_secret": {appSecret}, "username": {"settings@example.com"}, "password": {strongPassword},
+			})
+			if resp.StatusCode != http.StatusTooManyRequests {
+				return fmt.Sprintf("B after two failures with max_attempts 2: %d, want 429", resp.StatusCode)
+			}
+			return ""
+		}); msg != "" {
+			t.Error(msg)
+		}
 	})
 
 	t.Run("KeyRotationOnASeenByB", func(t *testing.T) {
