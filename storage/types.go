@@ -91,6 +91,12 @@ type Client struct {
 	RefreshToken RefreshTokenPolicy
 	// AllowPlainPKCE lets the client use code_challenge_method=plain; S256 otherwise.
 	AllowPlainPKCE bool
+	// CrossOriginAuthentication, SSODisabled and InitiateLoginURI are Auth0's
+	// cross_origin_authentication, sso_disabled (each login asks for credentials again, the
+	// SSO session notwithstanding) and initiate_login_uri.
+	CrossOriginAuthentication bool
+	SSODisabled               bool
+	InitiateLoginURI          string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

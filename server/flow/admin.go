@@ -633,7 +633,10 @@ type AdminClientPatch struct {
 	RefreshToken            *RefreshTokenPatch
 	// AllowPlainPKCE (latch's own property, allow_plain_pkce) lets the client use
 	// code_challenge_method=plain.
-	AllowPlainPKCE Patch[bool]
+	AllowPlainPKCE            Patch[bool]
+	CrossOriginAuthentication Patch[bool]
+	SSODisabled               Patch[bool]
+	InitiateLoginURI          Patch[string]
 }
 
 // RefreshTokenPatch changes a client's refresh_token settings field by field.
@@ -879,6 +882,22 @@ func applyClientPatch(c storage.Client, p AdminClientPatch) (storage.Client, err
 	}
 	if p.AllowPlainPKCE.Set {
 		c.AllowPlainPKCE = p.AllowPlainPKCE.Value
+	}
+	if p.CrossOriginAuthentication.Set {
+		c.CrossOriginAuthentication = p.CrossOriginAuthentication.Value
+	}
+	if p.SSODisabled.Set {
+		c.SSODisabled = p.SSODisabled.Value
+	}
+	if p.InitiateLoginURI.Set {
+		// Auth0: an https URL, without a fragment, that starts a login at the application.
+		if v := p.InitiateLoginURI.Value; v != "" {
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" || len(v) > 2048 {
+				return c, payloadError("initiate_login_uri", "'initiate_login_uri must be an https URL without a fragment' on property initiate_login_uri.")
+			}
+		}
+		c.InitiateLoginURI = p.InitiateLoginURI.Value
 	}
 	if r := p.RefreshToken; r != nil {
 		if c.RefreshToken.RotationType == "" {

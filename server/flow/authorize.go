@@ -115,7 +115,8 @@ func (s *Service) Authorize(ctx context.Context, r AuthorizeRequest, sessionToke
 	if err != nil {
 		return AuthorizeOutcome{}, err
 	}
-	hasSession := sess.ID != "" && p.tx.Prompt != "login" && fresh(sess, p.tx.MaxAge, s.now())
+	// A client with sso_disabled asks for credentials at every login.
+	hasSession := sess.ID != "" && p.tx.Prompt != "login" && !p.client.SSODisabled && fresh(sess, p.tx.MaxAge, s.now())
 	if p.tx.Prompt == "none" {
 		if !hasSession {
 			s.recordSilentAuthFailure(ctx, p, req.IP, req.UserAgent)

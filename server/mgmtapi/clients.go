@@ -62,7 +62,7 @@ var (
 		"name", "description", "app_type", "is_first_party", "oidc_conformant", "callbacks",
 		"allowed_origins", "web_origins", "allowed_logout_urls", "grant_types",
 		"token_endpoint_auth_method", "client_metadata", "jwt_configuration", "refresh_token",
-		"allow_plain_pkce",
+		"allow_plain_pkce", "cross_origin_authentication", "sso_disabled", "initiate_login_uri",
 	}
 	refreshTokenProperties = []string{
 		"rotation_type", "expiration_type", "leeway", "token_lifetime", "infinite_token_lifetime",
@@ -82,18 +82,21 @@ func readClientPatch(c echo.Context) (flow.AdminClientPatch, error) {
 	}
 	r := fieldReader{o: o}
 	p := flow.AdminClientPatch{
-		Name:                    r.str("name"),
-		Description:             r.str("description"),
-		AppType:                 r.str("app_type"),
-		IsFirstParty:            r.boolean("is_first_party"),
-		OIDCConformant:          r.boolean("oidc_conformant"),
-		Callbacks:               r.stringList("callbacks"),
-		AllowedOrigins:          r.stringList("allowed_origins"),
-		WebOrigins:              r.stringList("web_origins"),
-		AllowedLogoutURLs:       r.stringList("allowed_logout_urls"),
-		GrantTypes:              r.stringList("grant_types"),
-		TokenEndpointAuthMethod: r.str("token_endpoint_auth_method"),
-		AllowPlainPKCE:          r.boolean("allow_plain_pkce"),
+		Name:                      r.str("name"),
+		Description:               r.str("description"),
+		AppType:                   r.str("app_type"),
+		IsFirstParty:              r.boolean("is_first_party"),
+		OIDCConformant:            r.boolean("oidc_conformant"),
+		Callbacks:                 r.stringList("callbacks"),
+		AllowedOrigins:            r.stringList("allowed_origins"),
+		WebOrigins:                r.stringList("web_origins"),
+		AllowedLogoutURLs:         r.stringList("allowed_logout_urls"),
+		GrantTypes:                r.stringList("grant_types"),
+		TokenEndpointAuthMethod:   r.str("token_endpoint_auth_method"),
+		AllowPlainPKCE:            r.boolean("allow_plain_pkce"),
+		CrossOriginAuthentication: r.boolean("cross_origin_authentication"),
+		SSODisabled:               r.boolean("sso_disabled"),
+		InitiateLoginURI:          r.str("initiate_login_uri"),
 	}
 	rt, rtHead := r.object("refresh_token")
 	meta, metaHead := r.object("client_metadata")
@@ -110,6 +113,8 @@ func readClientPatch(c echo.Context) (flow.AdminClientPatch, error) {
 		{"is_first_party", "boolean", p.IsFirstParty.Null}, {"oidc_conformant", "boolean", p.OIDCConformant.Null},
 		{"token_endpoint_auth_method", "string", p.TokenEndpointAuthMethod.Null},
 		{"allow_plain_pkce", "boolean", p.AllowPlainPKCE.Null},
+		{"cross_origin_authentication", "boolean", p.CrossOriginAuthentication.Null},
+		{"sso_disabled", "boolean", p.SSODisabled.Null},
 	} {
 		if n.null {
 			return p, typeError(n.want, "null", n.name)

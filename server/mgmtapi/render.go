@@ -115,6 +115,9 @@ type clientJSON struct {
 	JWTConfiguration        storage.JWTConfiguration   `json:"jwt_configuration"`
 	RefreshToken            storage.RefreshTokenPolicy `json:"refresh_token"`
 	AllowPlainPKCE          bool                       `json:"allow_plain_pkce"`
+	CrossOriginAuth         bool                       `json:"cross_origin_authentication"`
+	SSODisabled             bool                       `json:"sso_disabled"`
+	InitiateLoginURI        string                     `json:"initiate_login_uri,omitempty"`
 }
 
 // renderClient shapes a client; the secret is included only when withSecret (Auth0 shows it
@@ -128,6 +131,7 @@ func renderClient(c storage.Client, withSecret bool) clientJSON {
 		GrantTypes: nonNil(c.GrantTypes), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		ClientMetadata: c.ClientMetadata, JWTConfiguration: c.JWTConfiguration,
 		RefreshToken: c.RefreshToken, AllowPlainPKCE: c.AllowPlainPKCE,
+		CrossOriginAuth: c.CrossOriginAuthentication, SSODisabled: c.SSODisabled, InitiateLoginURI: c.InitiateLoginURI,
 	}
 	if out.RefreshToken.RotationType == "" {
 		out.RefreshToken = storage.DefaultRefreshTokenPolicy() // what the client gets

@@ -31,6 +31,9 @@ type clientDoc struct {
 	JWTConfiguration jwtConfigurationDoc `bson:"jwt_configuration"`
 	RefreshToken     refreshPolicyDoc    `bson:"refresh_token"`
 	AllowPlainPKCE   bool                `bson:"allow_plain_pkce"`
+	CrossOrigin      bool                `bson:"cross_origin_authentication"`
+	SSODisabled      bool                `bson:"sso_disabled"`
+	InitiateLoginURI string              `bson:"initiate_login_uri"`
 	CreatedAt        *time.Time          `bson:"created_at,omitempty"`
 	UpdatedAt        *time.Time          `bson:"updated_at,omitempty"`
 	Version          int64               `bson:"version"`
@@ -63,6 +66,7 @@ func newClientDoc(c storage.Client) clientDoc {
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, ClientMetadata: stringMapText(c.ClientMetadata),
 		JWTConfiguration: jwtConfigurationDoc(c.JWTConfiguration), RefreshToken: refreshPolicyDoc(c.RefreshToken),
 		AllowPlainPKCE: c.AllowPlainPKCE, CreatedAt: timePtr(c.CreatedAt), UpdatedAt: timePtr(c.UpdatedAt),
+		CrossOrigin: c.CrossOriginAuthentication, SSODisabled: c.SSODisabled, InitiateLoginURI: c.InitiateLoginURI,
 	}
 }
 
@@ -79,6 +83,7 @@ func (d clientDoc) client() (storage.Client, error) {
 		TokenEndpointAuthMethod: d.TokenEndpointAuthMethod, ClientMetadata: meta,
 		JWTConfiguration: storage.JWTConfiguration(d.JWTConfiguration), RefreshToken: storage.RefreshTokenPolicy(d.RefreshToken),
 		AllowPlainPKCE: d.AllowPlainPKCE, CreatedAt: timeVal(d.CreatedAt), UpdatedAt: timeVal(d.UpdatedAt),
+		CrossOriginAuthentication: d.CrossOrigin, SSODisabled: d.SSODisabled, InitiateLoginURI: d.InitiateLoginURI,
 	}, nil
 }
 

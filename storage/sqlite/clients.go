@@ -12,7 +12,8 @@ import (
 const clientColumns = `id, secret, name, description, app_type, is_first_party, oidc_conformant,
 	callbacks, allowed_origins, web_origins, allowed_logout_urls, grant_types,
 	token_endpoint_auth_method, client_metadata, jwt_configuration, refresh_token,
-	allow_plain_pkce, created_at, updated_at`
+	allow_plain_pkce, created_at, updated_at, cross_origin_authentication, sso_disabled,
+	initiate_login_uri`
 
 func scanClient(sc scanner) (storage.Client, error) {
 	var (
@@ -24,7 +25,7 @@ func scanClient(sc scanner) (storage.Client, error) {
 	err := sc.Scan(&c.ID, &c.Secret, &c.Name, &c.Description, &c.AppType, &c.IsFirstParty,
 		&c.OIDCConformant, &callbacks, &origins, &webOrigins, &logoutURLs, &grantTypes,
 		&c.TokenEndpointAuthMethod, &metadata, &jwtConfig, &refreshToken, &c.AllowPlainPKCE,
-		&created, &updated)
+		&created, &updated, &c.CrossOriginAuthentication, &c.SSODisabled, &c.InitiateLoginURI)
 	if err != nil {
 		return storage.Client{}, err
 	}
@@ -60,12 +61,13 @@ func clientArgs(c storage.Client) []any {
 		c.OIDCConformant, encodeList(c.Callbacks), encodeList(c.AllowedOrigins),
 		encodeList(c.WebOrigins), encodeList(c.AllowedLogoutURLs), encodeList(c.GrantTypes),
 		c.TokenEndpointAuthMethod, encodeStringMap(c.ClientMetadata), string(jwtConfig),
-		string(refreshToken), c.AllowPlainPKCE, timeArg(c.CreatedAt), timeArg(c.UpdatedAt)}
+		string(refreshToken), c.AllowPlainPKCE, timeArg(c.CreatedAt), timeArg(c.UpdatedAt),
+		c.CrossOriginAuthentication, c.SSODisabled, c.InitiateLoginURI}
 }
 
 func (s *Store) CreateClient(ctx context.Context, c storage.Client) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, clientArgs(c)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, clientArgs(c)...)
 	return dbError(fmt.Sprintf("create client %q", c.ID), err)
 }
 
@@ -128,7 +130,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(storage
 			oidc_conformant = ?, callbacks = ?, allowed_origins = ?, web_origins = ?,
 			allowed_logout_urls = ?, grant_types = ?, token_endpoint_auth_method = ?,
 			client_metadata = ?, jwt_configuration = ?, refresh_token = ?, allow_plain_pkce = ?,
-			created_at = ?, updated_at = ?
+			created_at = ?, updated_at = ?, cross_origin_authentication = ?, sso_disabled = ?,
+			initiate_login_uri = ?
 			WHERE id = ?`, append(args[1:], id)...)
 		if err != nil {
 			return dbError(op, err)

@@ -274,6 +274,12 @@ CREATE TABLE settings (
 	value TEXT NOT NULL
 ) STRICT;
 `,
+	// 10: clients' cross_origin_authentication, sso_disabled and initiate_login_uri.
+	`
+ALTER TABLE clients ADD COLUMN cross_origin_authentication INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN sso_disabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN initiate_login_uri TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // userSearchStep is the migration that creates user_search; migrate fills the table right

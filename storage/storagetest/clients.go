@@ -57,9 +57,9 @@ func newClient(n int) storage.Client {
 			IdleTokenLifetime:         3600,
 			InfiniteIdleTokenLifetime: true,
 		},
-		AllowPlainPKCE: true,
-		CreatedAt:      at(n),
-		UpdatedAt:      at(n + 1),
+		AllowPlainPKCE: true, CrossOriginAuthentication: true, SSODisabled: true, InitiateLoginURI: "https://app.example.com/login",
+		CreatedAt: at(n),
+		UpdatedAt: at(n + 1),
 	}
 }
 
