@@ -34,8 +34,11 @@ const (
 	// far more so that a migration needs few jobs, and still bounds what one request holds
 	// in memory.
 	DefaultMaxImportBytes = 64 << 20
-	// importBatch is how many users one storage call imports.
-	importBatch = 2000
+	// importBatch is how many users one storage call imports. Larger batches import faster
+	// (fewer commits and checkpoints: 4 400 users/s at 2 000, 5 600–6 200 at 5 000 on the
+	// benchmark machine) but hold the embedded store's one writer longer, about half a second
+	// a batch, during which logins' writes wait.
+	importBatch = 5000
 	// maxJobErrors bounds the failed users a job keeps in detail; the summary counts them all.
 	maxJobErrors = 10_000
 	// maxExportFields is Auth0's limit on an export's fields.
