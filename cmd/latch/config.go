@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/latchauth/latch/mail"
+	"github.com/latchauth/latch/server/flow"
 	"github.com/latchauth/latch/server/mgmtapi"
 	"github.com/latchauth/latch/tokens"
 )
@@ -573,15 +574,11 @@ func parsePrefixes(key, list string) ([]netip.Prefix, error) {
 		if f == "" {
 			continue
 		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
+		p, err := flow.ParsePrefix(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %q is neither an IP nor a CIDR", key, f)
 		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -90,26 +90,50 @@ func DefaultAttackProtection() AttackProtection {
 	}
 }
 
+// attackState is the settings as every login uses them: with their allowlists parsed once.
+type attackState struct {
+	AttackProtection
+	bruteAllow, throttleAllow []netip.Prefix
+}
+
+func newAttackState(ap AttackProtection) *attackState {
+	return &attackState{AttackProtection: ap,
+		bruteAllow: allowPrefixes(ap.BruteForce.Allowlist), throttleAllow: allowPrefixes(ap.SuspiciousIP.Allowlist)}
+}
+
+// allowPrefixes parses an allowlist that was checked when it was saved; an entry that no
+// longer parses (edited in the store by hand) is left out.
+func allowPrefixes(list []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, e := range list {
+		if p, err := ParsePrefix(e); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // attackCache holds the settings last loaded; nil means "load".
 type attackCache struct {
-	p atomic.Pointer[AttackProtection]
+	p atomic.Pointer[attackState]
 }
 
 func (c *attackCache) invalidate() { c.p.Store(nil) }
 
 // attackSettings returns the settings in force, from memory when it can. A store that
 // cannot be read gives the defaults (protection stays on) and a warning.
-func (s *Service) attackSettings(ctx context.Context) AttackProtection {
+func (s *Service) attackSettings(ctx context.Context) *attackState {
 	if p := s.attack.p.Load(); p != nil {
-		return *p
+		return p
 	}
 	ap, err := s.loadAttackSettings(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "reading attack-protection settings; using the defaults", "error", err)
-		return DefaultAttackProtection()
+		return newAttackState(DefaultAttackProtection())
 	}
-	s.attack.p.Store(&ap)
-	return ap
+	st := newAttackState(ap)
+	s.attack.p.Store(st)
+	return st
 }
 
 func (s *Service) loadAttackSettings(ctx context.Context) (AttackProtection, error) {
@@ -263,14 +287,15 @@ func checkAllowlist(p Patch[[]string]) error {
 		return payloadError("allowlist", "'Array is too long (%d), maximum %d' on property allowlist.", len(p.Value), maxAllowlist)
 	}
 	for _, e := range p.Value {
-		if _, err := parseAllowEntry(e); err != nil {
+		if _, err := ParsePrefix(e); err != nil {
 			return payloadError("allowlist", "'%s is neither an IP address nor a CIDR range' on property allowlist.", quoteInput(e))
 		}
 	}
 	return nil
 }
 
-func parseAllowEntry(e string) (netip.Prefix, error) {
+// ParsePrefix reads an allowlist entry: an IP address (a one-address prefix) or a CIDR range.
+func ParsePrefix(e string) (netip.Prefix, error) {
 	if p, err := netip.ParsePrefix(e); err == nil {
 		return p.Masked(), nil
 	}
@@ -281,15 +306,15 @@ func parseAllowEntry(e string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
-// inAllowlist says whether ip is on one of the settings' allowlists.
-func inAllowlist(ip string, list []string) bool {
+// inAllowlist says whether ip is in one of the prefixes.
+func inAllowlist(ip string, list []netip.Prefix) bool {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return false
 	}
 	addr = addr.Unmap()
-	for _, e := range list {
-		if p, err := parseAllowEntry(e); err == nil && p.Contains(addr) {
+	for _, p := range list {
+		if p.Contains(addr) {
 			return true
 		}
 	}

@@ -21,8 +21,8 @@ func (s *Service) bruteForce(ctx context.Context, ip string) (BruteForceProtecti
 	if s.failures == nil || s.exempt(ip) {
 		return BruteForceProtection{}, false
 	}
-	b := s.attackSettings(ctx).BruteForce
-	return b, b.Enabled && !inAllowlist(ip, b.Allowlist)
+	st := s.attackSettings(ctx)
+	return st.BruteForce, st.BruteForce.Enabled && !inAllowlist(ip, st.bruteAllow)
 }
 
 func (s *Service) checkBruteForce(ctx context.Context, identifier, ip string) error {

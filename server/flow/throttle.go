@@ -118,8 +118,8 @@ func (s *Service) throttling(ctx context.Context, ip string) (SuspiciousIPThrott
 	if s.shortLived == nil || ip == "" || s.exempt(ip) {
 		return SuspiciousIPThrottling{}, false
 	}
-	t := s.attackSettings(ctx).SuspiciousIP
-	return t, t.Enabled && !inAllowlist(ip, t.Allowlist)
+	st := s.attackSettings(ctx)
+	return st.SuspiciousIP, st.SuspiciousIP.Enabled && !inAllowlist(ip, st.throttleAllow)
 }
 
 // takeTransaction counts a login transaction against its IP, or refuses it.
