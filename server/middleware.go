@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/latchauth/latch/internal/requestid"
 	"github.com/latchauth/latch/metrics"
@@ -56,6 +61,39 @@ func accessLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 				slog.Duration("duration", time.Since(start)),
 			)
 			return nil
+		}
+	}
+}
+
+// traceRequests starts a span for each request, child of the caller's traceparent when it
+// sends one, and hands it to the handlers through the request's context, so that the rules,
+// password hashing and storage calls of the request become its children. Without a tracer
+// provider configured (package tracing) the spans are OpenTelemetry's no-op ones. Only the
+// route pattern and the status are recorded: paths may hold user ids and queries codes.
+func traceRequests() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			ctx := otel.GetTextMapPropagator().Extract(req.Context(), propagation.HeaderCarrier(req.Header))
+			route := c.Path()
+			ctx, span := otel.Tracer("github.com/latchauth/latch/server").Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(
+					attribute.String("http.request.method", req.Method),
+					attribute.String("http.route", route),
+					attribute.String("latch.request_id", requestID(c)),
+				))
+			defer span.End()
+			c.SetRequest(req.WithContext(ctx))
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				status = http.StatusInternalServerError // a panic the recoverer turned into an error
+			}
+			span.SetAttributes(attribute.Int("http.response.status_code", status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
+			return err
 		}
 	}
 }

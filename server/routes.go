@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchauth/latch/server/authapi"
 	"github.com/latchauth/latch/server/mgmtapi"
+	"github.com/latchauth/latch/web/console"
 )
 
 // routes is every route latch serves, in one list.
@@ -53,4 +54,12 @@ func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) 
 	e.GET("/api/v2/jobs/:id/file/:token", mgmt.ExportFile)
 	e.GET("/api/v2/openapi.json", mgmtapi.OpenAPI) // the API's description is public, like discovery
 	mgmt.Routes(e.Group("/api/v2"))
+
+	// The admin console: its files, and the page for every route of the app.
+	admin, err := console.Handler(d.Flow.ConsoleConfig())
+	if err != nil {
+		panic("admin console: " + err.Error()) // the embedded files are built in: a broken build
+	}
+	e.GET("/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })
+	e.Any("/admin/*", echo.WrapHandler(http.StripPrefix("/admin", admin)))
 }

@@ -72,6 +72,7 @@ func New(d Deps) *echo.Echo {
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		carryRequestID,
+		traceRequests(),
 		recoverer(d.Log),
 		accessLog(d.Log, d.Metrics),
 		securityHeaders(d.Secure),

@@ -28,12 +28,22 @@ import (
 // Config is latch's whole configuration. Precedence: flags > environment (LATCH_*, with
 // *_FILE variants for secrets) > config file (JSON) > defaults.
 type Config struct {
-	Addr                  string   `json:"addr"`
-	Issuer                string   `json:"issuer"`
-	DataDir               string   `json:"data_dir"`
-	SecretKey             string   `json:"secret_key"`
-	BootstrapClientID     string   `json:"bootstrap_client_id"`
-	BootstrapClientSecret string   `json:"bootstrap_client_secret"`
+	Addr                  string `json:"addr"`
+	Issuer                string `json:"issuer"`
+	DataDir               string `json:"data_dir"`
+	SecretKey             string `json:"secret_key"`
+	BootstrapClientID     string `json:"bootstrap_client_id"`
+	BootstrapClientSecret string `json:"bootstrap_client_secret"`
+	// BootstrapAdminEmail names the console admin created at first start ("" creates none);
+	// BootstrapAdminPassword is its password (default: generated and printed once).
+	BootstrapAdminEmail    string `json:"bootstrap_admin_email"`
+	BootstrapAdminPassword string `json:"bootstrap_admin_password"`
+	// Admins, AdminRole, ViewerRole and ConsoleSessionTimeout say who may use the admin
+	// console (flow.ConsoleSettings); Admins is comma-separated user ids and emails.
+	Admins                string   `json:"admins"`
+	AdminRole             string   `json:"admin_role"`
+	ViewerRole            string   `json:"viewer_role"`
+	ConsoleSessionTimeout Duration `json:"console_session_timeout"`
 	BcryptCost            int      `json:"bcrypt_cost"`
 	HashConcurrency       int      `json:"hash_concurrency"`
 	HashWait              Duration `json:"hash_wait"`
@@ -50,6 +60,10 @@ type Config struct {
 	RulesPrivateNetworks string `json:"rules_allow_private_networks"`
 
 	MetricsAddr string `json:"metrics_addr"`
+	// OTelEndpoint is an OTLP/HTTP collector to send traces to (empty: no traces);
+	// OTelSampleRatio the share of new traces sent, "0.01" to "1".
+	OTelEndpoint    string `json:"otel_endpoint"`
+	OTelSampleRatio string `json:"otel_sample_ratio"`
 
 	// TLSCert and TLSKey are PEM files latch serves HTTPS with (both or neither); they are
 	// re-read when they change, so a renewed certificate needs no restart (see tls.go).
@@ -147,7 +161,10 @@ func defaults() Config {
 		ImportMaxMiB:  64,
 		Store:         "sqlite",
 		MgmtRateLimit: 50, MgmtRateBurst: 100,
-		SMTPTimeout: Duration(mail.DefaultTimeout),
+		SMTPTimeout:           Duration(mail.DefaultTimeout),
+		OTelSampleRatio:       "1",
+		BootstrapAdminEmail:   "admin@latch.example",
+		ConsoleSessionTimeout: Duration(flow.DefaultConsoleSessionTimeout),
 	}
 }
 
@@ -170,10 +187,16 @@ func (c *Config) settings() []setting {
 		{key: "data_dir", env: "LATCH_DATA_DIR", str: &c.DataDir, usage: "directory for the embedded store and generated secrets"},
 		{key: "store", env: "LATCH_STORE", str: &c.Store, usage: "durable store: sqlite (embedded, one instance) or mongo (mongo_uri)"},
 		{key: "mongo_uri", env: "LATCH_MONGO_URI", secret: true, str: &c.MongoURI, usage: "MongoDB connection string (mongodb://..., with the database name in the path) when store is mongo"},
-		{key: "redis_url", env: "LATCH_REDIS_URL", secret: true, str: &c.RedisURL, usage: "Redis URL (redis://, rediss://, unix://) for the shared short-lived state of several instances"},
+		{key: "redis_url", env: "LATCH_REDIS_URL", secret: true, str: &c.RedisURL, usage: "Redis URL (redis://, rediss://, unix://; redis+cluster://, rediss+cluster:// for a Redis Cluster) for the shared short-lived state of several instances"},
 		{key: "secret_key", env: "LATCH_SECRET_KEY", secret: true, str: &c.SecretKey, usage: "key-encryption key: base64 of 32 bytes (default: generated into the data dir)"},
 		{key: "bootstrap_client_id", env: "LATCH_BOOTSTRAP_CLIENT_ID", str: &c.BootstrapClientID, usage: "client_id of the Management API client created at first start"},
 		{key: "bootstrap_client_secret", env: "LATCH_BOOTSTRAP_CLIENT_SECRET", secret: true, str: &c.BootstrapClientSecret, usage: "its client_secret (default: generated and printed once)"},
+		{key: "bootstrap_admin_email", env: "LATCH_BOOTSTRAP_ADMIN_EMAIL", str: &c.BootstrapAdminEmail, usage: "email of the admin console user created at first start (empty: none)"},
+		{key: "bootstrap_admin_password", env: "LATCH_BOOTSTRAP_ADMIN_PASSWORD", secret: true, str: &c.BootstrapAdminPassword, usage: "its password (default: generated and printed once)"},
+		{key: "admins", env: "LATCH_ADMINS", str: &c.Admins, usage: "comma-separated user ids and verified emails that may use the admin console with every Management API scope"},
+		{key: "admin_role", env: "LATCH_ADMIN_ROLE", str: &c.AdminRole, usage: "role in app_metadata.roles that makes a user a console admin (\"-\": none)"},
+		{key: "viewer_role", env: "LATCH_VIEWER_ROLE", str: &c.ViewerRole, usage: "role in app_metadata.roles that gives the console's read-only access (\"-\": none)"},
+		{key: "console_session_timeout", env: "LATCH_CONSOLE_SESSION_TIMEOUT", dur: &c.ConsoleSessionTimeout, usage: "how long a console sign-in lasts before the password is asked again"},
 		{key: "bcrypt_cost", env: "LATCH_BCRYPT_COST", num: &c.BcryptCost, usage: "bcrypt cost for new password hashes"},
 		{key: "hash_concurrency", env: "LATCH_HASH_CONCURRENCY", num: &c.HashConcurrency, usage: "password hashes computed at once (0: twice the CPUs)"},
 		{key: "hash_wait", env: "LATCH_HASH_WAIT", dur: &c.HashWait, usage: "how long a login waits for a hashing turn before a 429"},
@@ -186,6 +209,8 @@ func (c *Config) settings() []setting {
 		{key: "rules_worker_memory_mib", env: "LATCH_RULES_WORKER_MEMORY_MIB", num: &c.RulesWorkerMemory, usage: "memory (RSS) at which a rule worker is killed"},
 		{key: "rules_allow_private_networks", env: "LATCH_RULES_ALLOW_PRIVATE_NETWORKS", str: &c.RulesPrivateNetworks, usage: "let rules call loopback and private addresses: true or false"},
 		{key: "metrics_addr", env: "LATCH_METRICS_ADDR", str: &c.MetricsAddr, usage: "listen address of Prometheus /metrics (empty: not served)"},
+		{key: "otel_endpoint", env: "LATCH_OTEL_ENDPOINT", str: &c.OTelEndpoint, usage: "OpenTelemetry collector's OTLP/HTTP URL (e.g. http://otel-collector:4318) to send traces to; empty: none"},
+		{key: "otel_sample_ratio", env: "LATCH_OTEL_SAMPLE_RATIO", str: &c.OTelSampleRatio, usage: "share of new traces sent, in (0, 1]; requests with a sampled traceparent are always traced"},
 		{key: "tls_cert", env: "LATCH_TLS_CERT", str: &c.TLSCert, usage: "PEM certificate (chain) file to serve HTTPS with; reloaded when it changes"},
 		{key: "tls_key", env: "LATCH_TLS_KEY", str: &c.TLSKey, usage: "PEM private key file of tls_cert"},
 		{key: "trusted_proxies", env: "LATCH_TRUSTED_PROXIES", str: &c.TrustedProxies, usage: "comma-separated IPs and CIDRs of the proxies in front of latch (their X-Forwarded-For names the client)"},
@@ -366,6 +391,14 @@ func (c *Config) finish() []error {
 	case "", "true", "false":
 	default:
 		problems = append(problems, fmt.Errorf("rules_allow_private_networks %q: want true or false", c.RulesPrivateNetworks))
+	}
+	if _, err := c.sampleRatio(); err != nil {
+		problems = append(problems, err)
+	}
+	if c.OTelEndpoint != "" {
+		if u, err := url.Parse(c.OTelEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Errorf("otel_endpoint %q: want an http:// or https:// URL", c.OTelEndpoint))
+		}
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
@@ -581,4 +614,13 @@ func parsePrefixes(key, list string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// sampleRatio reads otel_sample_ratio.
+func (c *Config) sampleRatio() (float64, error) {
+	r, err := strconv.ParseFloat(c.OTelSampleRatio, 64)
+	if err != nil || r <= 0 || r > 1 {
+		return 0, fmt.Errorf("otel_sample_ratio %q: want a number in (0, 1]", c.OTelSampleRatio)
+	}
+	return r, nil
 }

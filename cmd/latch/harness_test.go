@@ -54,6 +54,7 @@ func startLatch(t testing.TB, mutate ...func(*Config)) *testLatch {
 	cfg.BootstrapClientSecret = "bootstrap-secret-0123456789abcdef0123456789"
 	// Tests call the Management API in quick bursts; the rate-limit test sets its own.
 	cfg.MgmtRateLimit, cfg.MgmtRateBurst = 10000, 10000
+	cfg.BootstrapAdminEmail = "" // tests that need a console admin configure one
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/latchauth/latch/storage/redis"
 	"github.com/latchauth/latch/storage/sqlite"
 	"github.com/latchauth/latch/tokens"
+	"github.com/latchauth/latch/tracing"
 	"github.com/latchauth/latch/web"
 )
 
@@ -47,6 +48,17 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		return err
 	}
 	m := metrics.New()
+	if cfg.OTelEndpoint != "" {
+		stopTracing, err := startTracing(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := stopTracing(); err != nil {
+				log.Warn("flushing the last traces", "error", err)
+			}
+		}()
+	}
 	store, err := openStore(ctx, cfg, m)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -115,6 +127,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		Jobs:           store, Imports: store, Settings: store,
 		JobSettings: flow.JobSettings{MaxImportBytes: int64(cfg.ImportMaxMiB) << 20},
 		Mail:        mailQueue, MailTemplates: mailTemplates, Tickets: ticketStore(store, log), Email: emailSettings(cfg),
+		Console: consoleSettings(cfg),
 	})
 	defer func() { // after the server's shutdown, before the store closes
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -147,6 +160,14 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 	if err != nil {
 		return err
 	}
+	var admin bootstrapAdmin
+	if boot.ClientCreated && cfg.BootstrapAdminEmail != "" {
+		// First start: an admin for the console, like the Management API client above.
+		admin.email = cfg.BootstrapAdminEmail
+		if admin.password, err = svc.BootstrapAdmin(ctx, cfg.BootstrapAdminEmail, cfg.BootstrapAdminPassword); err != nil {
+			return err
+		}
+	}
 
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -174,7 +195,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	printWelcome(out, cfg, ln.Addr().String(), boot)
+	printWelcome(out, cfg, ln.Addr().String(), boot, admin)
 
 	if cfg.MetricsAddr != "" {
 		stopMetrics, err := serveMetrics(cfg.MetricsAddr, m, log)
@@ -241,7 +262,7 @@ func trimNewline(b []byte) []byte {
 	return b
 }
 
-func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapResult) {
+func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapResult, admin bootstrapAdmin) {
 	fmt.Fprintf(out, "latch is listening on %s://%s (issuer %s)\n", cfg.scheme(), addr, cfg.Issuer)
 	switch {
 	case boot.GeneratedSecret != "":
@@ -253,6 +274,30 @@ func printWelcome(out io.Writer, cfg Config, addr string, boot flow.BootstrapRes
 		fmt.Fprintf(out, "Management API client: client_id %s (its secret was shown at first start)\n", boot.ClientID)
 	}
 	fmt.Fprintf(out, "  audience:      %sapi/v2/\n", cfg.Issuer)
+	fmt.Fprintf(out, "Admin console: %sadmin/\n", cfg.Issuer)
+	switch {
+	case admin.password != "":
+		fmt.Fprintf(out, "  sign in as %s with password %s (shown only this once; change it in the console or with a reset link)\n", admin.email, admin.password)
+	case admin.email != "":
+		fmt.Fprintf(out, "  sign in as %s (password from LATCH_BOOTSTRAP_ADMIN_PASSWORD)\n", admin.email)
+	}
+}
+
+// bootstrapAdmin is the console admin created at first start, for the welcome message.
+type bootstrapAdmin struct{ email, password string }
+
+// consoleSettings says who may use the admin console.
+func consoleSettings(cfg Config) flow.ConsoleSettings {
+	var admins []string
+	for _, a := range strings.Split(cfg.Admins, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			admins = append(admins, a)
+		}
+	}
+	return flow.ConsoleSettings{
+		Admins: admins, AdminRole: cfg.AdminRole, ViewerRole: cfg.ViewerRole,
+		SessionTimeout: time.Duration(cfg.ConsoleSessionTimeout),
+	}
 }
 
 // durableStore is what latch keeps durably: the storage.Store of every backend, with jobs
@@ -330,6 +375,25 @@ func collectExpired(ctx context.Context, store expiring, svc *flow.Service, log 
 			}
 		}
 	}
+}
+
+// startTracing sends traces to the configured OpenTelemetry collector. The returned
+// function flushes what is queued, waiting at most 5 s.
+func startTracing(ctx context.Context, cfg Config) (stop func() error, err error) {
+	ratio, _ := cfg.sampleRatio() // checked with the rest of the configuration
+	host, _ := os.Hostname()
+	shutdown, err := tracing.Setup(ctx, tracing.Options{
+		Endpoint: cfg.OTelEndpoint, SampleRatio: ratio,
+		ServiceName: "latch", Instance: fmt.Sprintf("%s:%d", host, os.Getpid()),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	return func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return shutdown(sctx)
+	}, nil
 }
 
 // serveMetrics serves /metrics on its own address, so that it can stay off the public one.

@@ -21,6 +21,14 @@
 // the same port: for fault tests (Redis down mid-run, then back). It also listens on a unix
 // socket (SocketURL).
 //
+// ClusterURL(t) and ClusterPrefix(t) are the same for a Redis Cluster of three masters (no
+// replicas) that the binary starts on first use, or the one of $LATCH_TEST_REDIS_CLUSTER_URL;
+// its URL is a redis+cluster:// URL, as storage/redis reads it. NewCluster(t) starts a
+// cluster of the test's own, whose nodes it may stop and start again. The nodes are
+// redis-server processes with cluster-enabled, each on free loopback ports (its own and its
+// cluster bus's) with a directory of its own; the helpers give each a third of the slots,
+// have them meet, and wait until every node says cluster_state:ok.
+//
 // When redis-server is missing, these helpers skip the test, or fail it under CI=true
 // (scripts/test.sh installs the Debian package redis-server).
 package redistest
@@ -97,6 +105,10 @@ func Main(m *testing.M) {
 		shared.srv.stop()
 		os.RemoveAll(shared.srv.dir)
 	}
+	if sharedCluster.c != nil {
+		sharedCluster.c.stop()
+		os.RemoveAll(sharedCluster.c.dir)
+	}
 	os.Exit(code)
 }
 
@@ -106,11 +118,16 @@ func Main(m *testing.M) {
 func Prefix(t testing.TB) string {
 	t.Helper()
 	url := URL(t)
+	return newPrefix(t, func(prefix string) error { return deleteKeys(url, prefix) })
+}
+
+// newPrefix returns a fresh prefix, whose keys del deletes when t ends.
+func newPrefix(t testing.TB, del func(prefix string) error) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	prefix := "latchtest:" + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
-		if err := deleteKeys(url, prefix); err != nil {
+		if err := del(prefix); err != nil {
 			t.Errorf("redistest: delete the keys under %s: %v", prefix, err)
 		}
 	})
@@ -263,9 +280,10 @@ func freePort() (int, error) {
 }
 
 // start runs redis-server on port, with nothing persisted, and waits until it answers PING.
-func start(dir string, port int) (*process, error) {
+// extra are more arguments for the server (a cluster node's).
+func start(dir string, port int, extra ...string) (*process, error) {
 	log := &syncBuffer{}
-	cmd := exec.Command(Binary,
+	args := []string{
 		"--bind", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--save", "",
@@ -276,7 +294,8 @@ func start(dir string, port int) (*process, error) {
 		"--logfile", "", // to stdout, kept for the error message
 		"--loglevel", "warning",
 		"--daemonize", "no",
-	)
+	}
+	cmd := exec.Command(Binary, append(args, extra...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := launch(cmd); err != nil {
 		return nil, err

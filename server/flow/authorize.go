@@ -156,7 +156,7 @@ func (s *Service) checkAuthorize(ctx context.Context, r AuthorizeRequest) (authP
 	if r.ClientID == "" {
 		return authParams{}, nil, &PageError{"invalid_request", "Missing required parameter: client_id"}
 	}
-	c, err := s.clients.GetClient(ctx, r.ClientID)
+	c, err := s.client(ctx, r.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return authParams{}, nil, &PageError{"invalid_request", "Unknown client: " + r.ClientID}
 	}
@@ -247,7 +247,7 @@ func (s *Service) checkAuthorize(ctx context.Context, r AuthorizeRequest) (authP
 		}
 		p.tx.MaxAge = n
 	}
-	if _, err := s.userAudience(r.Audience); err != nil {
+	if _, err := s.userAudience(c, r.Audience); err != nil {
 		var den *DeniedError
 		if errors.As(err, &den) {
 			return p, errorResponse(p, den.Code, den.Message), nil

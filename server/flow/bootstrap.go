@@ -149,3 +149,26 @@ func (s *Service) grantAllManagementScopes(ctx context.Context, clientID string)
 	}
 	return nil
 }
+
+// BootstrapAdmin creates the first console admin: a verified user of the default connection
+// with the admin role in app_metadata. Called at first start only, so that deleting the
+// account later does not bring it back. An empty password is generated and returned, to be
+// shown once.
+func (s *Service) BootstrapAdmin(ctx context.Context, email, password string) (generated string, err error) {
+	if password == "" {
+		password = storage.NewOpaqueToken()[:24]
+		generated = password
+	}
+	_, err = s.AdminCreateUser(ctx, AdminUserRequest{
+		Connection: DefaultConnection, Email: email, EmailVerified: true, Password: password,
+		Name: "latch admin", AppMetadata: storage.Metadata{"roles": []any{s.console.AdminRole}},
+		VerifyEmail: Patch[bool]{Set: true, Value: false},
+	})
+	if errors.Is(err, ErrUserExists) {
+		return "", nil // instances starting together: another created it first
+	}
+	if err != nil {
+		return "", fmt.Errorf("create bootstrap admin: %w", err)
+	}
+	return generated, nil
+}

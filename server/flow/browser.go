@@ -65,7 +65,7 @@ func (s *Service) LoginPageFor(ctx context.Context, txID string) (LoginPage, err
 	if err != nil {
 		return LoginPage{}, err
 	}
-	c, err := s.clients.GetClient(ctx, tx.ClientID)
+	c, err := s.client(ctx, tx.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return LoginPage{}, ErrTransactionNotFound // the client was deleted meanwhile
 	}
@@ -278,7 +278,7 @@ func (s *Service) completeLogin(ctx context.Context, p authParams, u storage.Use
 	if err != nil {
 		return nil, fmt.Errorf("load connection %q: %w", u.Connection, err)
 	}
-	audience, err := s.userAudience(p.tx.Audience)
+	audience, err := s.userAudience(p.client, p.tx.Audience)
 	if err != nil {
 		return nil, err // checked at /authorize; the API cannot have vanished since
 	}

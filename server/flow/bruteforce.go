@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"go.opentelemetry.io/otel/codes"
 	"slices"
 	"time"
 )
@@ -111,11 +112,19 @@ func (s *Service) Unblock(ctx context.Context, identifiers ...string) error {
 }
 
 // hashSlot waits for a turn to run bcrypt (see password.Gate). leave must be called after.
+// Its span covers the wait and the hashing done in the turn.
 func (s *Service) hashSlot(ctx context.Context) (leave func(), err error) {
+	_, span := tracer().Start(ctx, "password hashing")
 	if s.hashGate == nil {
-		return func() {}, nil
+		return func() { span.End() }, nil
 	}
-	return s.hashGate.Enter(ctx)
+	leaveGate, err := s.hashGate.Enter(ctx)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		span.End()
+		return nil, err
+	}
+	return func() { leaveGate(); span.End() }, nil
 }
 
 // hashPassword hashes a new password in its turn.

@@ -21,7 +21,7 @@ type ClientCredentials struct {
 // (token_endpoint_auth_method none) needs no secret; any other needs the right one. Unknown
 // clients and wrong secrets fail alike, with ErrClientAuth.
 func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials) (storage.Client, error) {
-	c, err := s.clients.GetClient(ctx, cred.ID)
+	c, err := s.client(ctx, cred.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		// Spend a comparison anyway so that a missing client does not answer faster.
 		secretsEqual(cred.Secret, "")

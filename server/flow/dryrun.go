@@ -79,7 +79,7 @@ func (s *Service) DryRun(ctx context.Context, req DryRunRequest) (DryRunResult, 
 	if err != nil {
 		return DryRunResult{}, fmt.Errorf("connection of user: %w", err)
 	}
-	audience, err := s.userAudience(req.Audience)
+	audience, err := s.userAudience(c, req.Audience)
 	if err != nil {
 		return DryRunResult{}, err
 	}

@@ -303,7 +303,9 @@ func (l *eventLog) nameParties(ctx context.Context, events []storage.Event) {
 		if e.ClientID != "" && e.ClientName == "" && l.clients != nil {
 			name, ok := clientNames[e.ClientID]
 			if !ok {
-				if c, err := l.clients.GetClient(ctx, e.ClientID); err == nil {
+				if e.ClientID == ConsoleClientID {
+					name = consoleClientName // built in, not in the store
+				} else if c, err := l.clients.GetClient(ctx, e.ClientID); err == nil {
 					name = c.Name
 				}
 				clientNames[e.ClientID] = name

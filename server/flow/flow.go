@@ -105,6 +105,8 @@ type Service struct {
 
 	// email runs the account lifecycle by email (email_service.go).
 	email *emailFlows
+	// console says who may use the admin console (console.go).
+	console ConsoleSettings
 }
 
 // maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
@@ -162,6 +164,8 @@ type Deps struct {
 	Tickets       storage.Tickets
 	// Email tunes the email flows; zero fields take the defaults.
 	Email EmailSettings
+	// Console says who may use the admin console; zero fields take the defaults.
+	Console ConsoleSettings
 }
 
 // New builds the service.
@@ -172,7 +176,7 @@ func New(d Deps) *Service {
 		ruleStore: store, ruleConfigs: store, actionStore: store, refreshTokens: store,
 		shortLived: d.ShortLived, browser: withBrowserDefaults(d.Browser),
 		hasher: d.Hasher, issuer: d.Issuer, issuerURL: d.IssuerURL, log: d.Log, now: storage.Now,
-		sealer: d.Sealer, rules: d.Rules, ruleLimits: d.RuleLimits, metrics: d.Metrics, failures: d.Failures,
+		sealer: d.Sealer, rules: traced(d.Rules), ruleLimits: d.RuleLimits, metrics: d.Metrics, failures: d.Failures,
 		hashGate: d.HashGate, allowlist: d.Allowlist,
 		recentGrants:          memo.New[string, storage.Grant](recentGrantsSize),
 		postRegistrationSlots: make(chan struct{}, maxPostRegistrationRuns),
@@ -186,6 +190,7 @@ func New(d Deps) *Service {
 		jobWake:               make(chan struct{}, 1),
 		instance:              storage.NewOpaqueToken()[:16],
 		email:                 newEmailFlows(d),
+		console:               withConsoleDefaults(d.Console),
 	}
 }
 

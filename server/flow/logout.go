@@ -57,7 +57,7 @@ func (s *Service) PlanLogout(ctx context.Context, r LogoutRequest, oidc bool) (L
 		}
 		return plan, nil
 	}
-	c, err := s.clients.GetClient(ctx, clientID)
+	c, err := s.client(ctx, clientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return LogoutPlan{}, &PageError{"invalid_request", "Unknown client: " + clientID}
 	}

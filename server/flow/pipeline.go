@@ -42,6 +42,9 @@ type loginDecision struct {
 // runPostLogin runs the enabled rules and post-login actions. A denial comes back as a
 // *DeniedError, a failure as ErrRuleFailed; either way nothing is to be saved.
 func (s *Service) runPostLogin(ctx context.Context, in loginInput) (loginDecision, error) {
+	if in.client.ID == ConsoleClientID {
+		return s.consoleDecision(in)
+	}
 	scripts, configuration, err := s.postLoginScripts(ctx)
 	if err != nil {
 		return loginDecision{}, err

@@ -93,7 +93,7 @@ func (s *Service) passwordLogin(ctx context.Context, g PasswordGrant) (TokenResp
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	audience, err := s.userAudience(g.Audience)
+	audience, err := s.userAudience(g.Client, g.Audience)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -211,17 +211,6 @@ func (s *Service) saveLogin(ctx context.Context, userID string, now time.Time, i
 	return u, nil
 }
 
-// userAudience resolves the API a user's access token is for. Without an audience the
-// token is good for /userinfo only.
-func (s *Service) userAudience(requested string) (string, error) {
-	switch requested {
-	case "", s.UserinfoAudience():
-		return s.UserinfoAudience(), nil
-	default:
-		return "", denied("access_denied", "Service not found: %s", requested)
-	}
-}
-
 // tokenClaims are the claim sets of one issuance, before signing.
 type tokenClaims struct {
 	scope   string
@@ -255,7 +244,7 @@ func (s *Service) buildTokenClaims(in issuance, now time.Time) tokenClaims {
 		// The rules changed what the access token grants.
 		scope = strings.Join(d.scopes, " ")
 	}
-	atExp := now.Add(DefaultAccessTokenLifetime)
+	atExp := now.Add(s.accessTokenLifetime(c))
 	var aud any = in.audience
 	if in.audience != s.UserinfoAudience() && tokens.HasScope(scopes, "openid") {
 		aud = []string{in.audience, s.UserinfoAudience()}
@@ -310,7 +299,7 @@ func (s *Service) issueUserTokens(ctx context.Context, in issuance) (TokenRespon
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("sign access token: %w", err)
 	}
-	resp := TokenResponse{AccessToken: at, Scope: tc.scope, ExpiresIn: int(DefaultAccessTokenLifetime.Seconds()), TokenType: "Bearer"}
+	resp := TokenResponse{AccessToken: at, Scope: tc.scope, ExpiresIn: int(tc.expires.Sub(now).Seconds()), TokenType: "Bearer"}
 	if tc.id != nil {
 		tc.id["at_hash"] = tokens.HalfHash(at)
 		if resp.IDToken, err = s.issuer.SignIDToken(tc.id); err != nil {

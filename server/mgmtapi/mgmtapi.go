@@ -65,7 +65,21 @@ func (h *Handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		scope, _ := claims["scope"].(string)
-		c.Set(grantedScopesKey, tokens.ParseScope(scope))
+		granted := tokens.ParseScope(scope)
+		if flow.IsConsoleToken(claims) {
+			// An admin's rights are read again on every call: blocking or demoting an admin
+			// ends their console session at once, not when the token expires.
+			sub, _ := claims["sub"].(string)
+			held, err := h.Flow.ConsoleScopes(c.Request().Context(), sub, granted)
+			if errors.Is(err, flow.ErrNotAdmin) {
+				return apierror.ManagementUnauthorized("The user of this token is not an administrator")
+			}
+			if err != nil {
+				return apierror.ManagementServerError(err)
+			}
+			granted = held
+		}
+		c.Set(grantedScopesKey, granted)
 		azp, _ := claims["azp"].(string)
 		c.Set(callerKey, azp)
 		if h.Limits != nil {

@@ -8,6 +8,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Observer is told of every command the Store sends to the server, for metrics (set it in
@@ -33,26 +37,49 @@ type Observer interface {
 	ObserveCall(op string, d time.Duration, err error)
 }
 
-// observe has o told of every command of the client co makes (nil: nothing changes). The
-// driver's own monitoring carries each command's duration, so nothing needs to be matched
-// up between its start and its end; started events are not asked for, which spares the
-// driver a copy of every command.
+// observe has o told of every command of the client co makes, and gives each command of a
+// traced request a span (tracing). The driver's own monitoring carries each command's
+// duration, so nothing needs to be matched up between its start and its end; started
+// events are not asked for, which spares the driver a copy of every command.
 func observe(co *options.ClientOptions, o Observer) {
-	if o == nil {
-		return
+	done := func(ctx context.Context, name string, d time.Duration, err error) {
+		if name == "endSessions" {
+			return
+		}
+		if o != nil {
+			o.ObserveCall(name, d, err)
+		}
+		traceCommand(ctx, name, d, err)
 	}
 	co.SetMonitor(&event.CommandMonitor{
-		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
-			if e.CommandName != "endSessions" {
-				o.ObserveCall(e.CommandName, e.Duration, nil)
-			}
+		Succeeded: func(ctx context.Context, e *event.CommandSucceededEvent) {
+			done(ctx, e.CommandName, e.Duration, nil)
 		},
-		Failed: func(_ context.Context, e *event.CommandFailedEvent) {
-			if e.CommandName != "endSessions" {
-				o.ObserveCall(e.CommandName, e.Duration, commandError(e.Failure))
-			}
+		Failed: func(ctx context.Context, e *event.CommandFailedEvent) {
+			done(ctx, e.CommandName, e.Duration, commandError(e.Failure))
 		},
 	})
+}
+
+// tracer makes the spans of MongoDB commands. It is looked
+// up on each use: the provider may be set, or reset, after start-up.
+func tracer() trace.Tracer { return otel.Tracer("github.com/latchauth/latch/storage/mongo") }
+
+// traceCommand records a finished command as a span of the request that sent it, ending
+// now and lasting d. Commands outside a recorded trace (background work, or tracing off)
+// make no span.
+func traceCommand(ctx context.Context, name string, d time.Duration, err error) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return
+	}
+	end := time.Now()
+	_, span := tracer().Start(ctx, "mongodb "+name, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(end.Add(-d)),
+		trace.WithAttributes(attribute.String("db.system", "mongodb"), attribute.String("db.operation.name", name)))
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End(trace.WithTimestamp(end))
 }
 
 // commandError is a failed command's error as an Observer sees it: nil for the failures

@@ -95,7 +95,10 @@ func (s *State) subscribe(ctx context.Context) (*goredis.PubSub, error) {
 // connection is lost, and then delivering every topic.
 func (s *State) listen(ctx context.Context, ps *goredis.PubSub, fn func(string)) {
 	for {
-		stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // ends a blocked Receive
+		// Ends a blocked Receive. It closes this round's ps, not the variable's value when it
+		// runs: stop cannot stop it once started, and ps is replaced (by nil when ctx ended).
+		cur := ps
+		stop := context.AfterFunc(ctx, func() { _ = cur.Close() })
 		s.receive(ctx, ps, fn)
 		stop()
 		_ = ps.Close()

@@ -39,8 +39,10 @@ func (c topics) want(t *testing.T, what string, wanted ...string) {
 
 // Two States are two instances: a notice published by one reaches the subscribers of both.
 func TestChanges(t *testing.T) {
-	url := redistest.URL(t)
-	prefix := redistest.Prefix(t)
+	testChanges(t, redistest.URL(t), redistest.Prefix(t))
+}
+
+func testChanges(t *testing.T, url, prefix string) {
 	a, b := open(t, url, WithPrefix(prefix)), open(t, url, WithPrefix(prefix))
 	ctx := t.Context()
 
@@ -75,8 +77,10 @@ func TestChanges(t *testing.T) {
 // A subscription ends with its context, or with Close: Close waits for it, so a loop that
 // did not end would hang the test.
 func TestSubscriptionEnds(t *testing.T) {
-	url := redistest.URL(t)
-	prefix := redistest.Prefix(t)
+	subscriptionEnds(t, redistest.URL(t), redistest.Prefix(t))
+}
+
+func subscriptionEnds(t *testing.T, url, prefix string) {
 	s, err := New(t.Context(), url, WithPrefix(prefix))
 	must(t, err)
 	ctx, cancel := context.WithCancel(t.Context())

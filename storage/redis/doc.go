@@ -6,10 +6,11 @@
 // # Atomicity
 //
 // Every method is one atomic step in Redis: a Lua script, or a single command, on a single
-// key. No script touches two keys, so every key may live in its own hash slot and the layout
-// suits Redis Cluster as it is, with no hash tags. Where a method writes two keys (a session
-// and its user's index), the writes are ordered so that the index never misses a live
-// session: the index entry is written first, and a stale entry is harmless (see Sessions).
+// key. No command or script touches two keys, so every key may live in its own hash slot
+// and the layout suits Redis Cluster as it is, with no hash tags (see Redis Cluster). Where
+// a method writes two keys (a session and its user's index), the writes are ordered so that
+// the index never misses a live session: the index entry is written first, and a stale
+// entry is harmless (see Sessions).
 //
 // UpdateSession is an optimistic compare-and-swap: it reads the session with its version (a
 // random token each write changes), runs the updater, and writes only if the version is
@@ -69,6 +70,26 @@
 // healthInterval; when the connection is lost (or a PING goes unanswered), it subscribes
 // again, retrying until Redis is back, and then calls fn with every topic of
 // storage.AllTopics, since notices published meanwhile were lost.
+//
+// # Redis Cluster
+//
+// A URL whose scheme is redis+cluster:// (rediss+cluster:// with TLS) names a Redis Cluster,
+// and the State uses go-redis' cluster client: it learns from the nodes named in the URL
+// which master serves which hash slot, sends each command to the master of its key's slot,
+// and follows the cluster when slots move (MOVED, ASK). Since every command and script is
+// on one key, none spans two slots: the tests run the conformance suites on a real cluster
+// of three masters, where a command on keys of two slots is refused (CROSSSLOT). Reads go to
+// masters only (the URL options that send them to replicas are refused): a replica may not
+// yet hold what another instance has just written, such as a login transaction.
+//
+// Change notices are plain PUBLISH and SUBSCRIBE, which a cluster carries to every node: a
+// subscription listens on one node (the master of the channel's slot) and hears notices
+// published on any. Ping PINGs every master: with one down, the keys of its slots cannot be
+// reached, and once the others take it for failed they refuse every command (CLUSTERDOWN);
+// both are ErrUnavailable.
+//
+// A single server's URL that names one node of a cluster works only for the keys of that
+// node's slots; the others are answered MOVED, which the error then explains.
 //
 // # Failures
 //

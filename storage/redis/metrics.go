@@ -33,6 +33,7 @@ type Observer interface {
 func WithObserver(o Observer) Option {
 	return func(s *State) {
 		if o != nil {
+			s.observer = o
 			s.rdb.AddHook(observerHook{o})
 		}
 	}

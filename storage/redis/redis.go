@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	neturl "net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,10 @@ import (
 // ErrUnavailable is wrapped by every error that comes from Redis being unreachable or not
 // ready: the request may succeed later, and the HTTP layer answers 503.
 var ErrUnavailable = fmt.Errorf("shared state: %w", storage.ErrUnavailable)
+
+// errClusterNode: the URL of one server named a node of a Redis Cluster, which redirects
+// the keys of the other nodes' slots (MOVED) to them.
+var errClusterNode = errors.New("the URL names one node of a Redis Cluster (a cluster's URL starts with redis+cluster://)")
 
 // errNoExpiry: a short-lived record must say when it ends.
 var errNoExpiry = errors.New("ExpiresAt is required")
@@ -38,10 +44,11 @@ const maxUpdateAttempts = 100
 // State implements storage.ShortLived and storage.Changes on a Redis server. It is safe for
 // concurrent use; make it with New, and Close it when done.
 type State struct {
-	rdb     goredis.UniversalClient
-	prefix  string
-	channel string
-	now     func() time.Time
+	rdb      goredis.UniversalClient // a *goredis.Client, or a *goredis.ClusterClient
+	observer Observer                // nil: none
+	prefix   string
+	channel  string
+	now      func() time.Time
 
 	mu     sync.Mutex
 	closed bool
@@ -59,8 +66,8 @@ type Option func(*State)
 
 // WithPrefix starts every key, and the channel of change notices, with prefix instead of
 // DefaultPrefix, so that several latch deployments (or tests) may share one Redis. A prefix
-// holding a hash tag ("{latch}:") would put every key in one slot of a Redis Cluster; the
-// layout needs none (doc.go).
+// holding a hash tag ("{latch}:") would put every key in one slot, so on one master, of a
+// Redis Cluster; the layout needs none (doc.go).
 func WithPrefix(prefix string) Option { return func(s *State) { s.prefix = prefix } }
 
 // WithClock makes now the State's clock (nil: time.Now). Expiry is judged by it, never by
@@ -82,25 +89,26 @@ type quietLogger struct{}
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // New connects to the Redis at url and checks that it answers. url is what go-redis'
-// ParseURL reads: redis://[user:password@]host:port/db, rediss:// for TLS, or
+// ParseURL reads, for one server: redis://[user:password@]host:port/db, rediss:// for TLS, or
 // unix:///path/to/socket?db=N, with client options (pool_size, max_retries, dial_timeout,
-// …) as query parameters. A Redis that does not answer is an error wrapping ErrUnavailable.
+// …) as query parameters. For a Redis Cluster the scheme says so, redis+cluster:// or
+// rediss+cluster://, and the rest is what go-redis' ParseClusterURL reads:
+// redis+cluster://[user:password@]host:port?addr=host:port&addr=host:port, the nodes the
+// client asks for the cluster's layout (one is enough; the others are where it asks when
+// that one is down). A Redis that does not answer is an error wrapping ErrUnavailable.
 func New(ctx context.Context, url string, opts ...Option) (*State, error) {
-	o, err := goredis.ParseURL(url)
+	rdb, err := newClient(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis: parse URL: %w", redactURLError(err, url))
+		return nil, fmt.Errorf("redis: parse URL: %w", err)
 	}
-	// One dial per attempt: the command's own retries (max_retries) already wait and try
-	// again, and a Redis that refuses connections should cost a request a 503 soon, not the
-	// seconds that retries of retries take.
-	o.DialerRetries = 1
 	quietDriver.Do(func() { goredis.SetLogger(quietLogger{}) })
 	s := &State{
-		rdb:    goredis.NewClient(o),
+		rdb:    rdb,
 		prefix: DefaultPrefix,
 		now:    time.Now,
 		subs:   map[*subscription]struct{}{},
 	}
+	rdb.AddHook(tracingHook{})
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -112,6 +120,65 @@ func New(ctx context.Context, url string, opts ...Option) (*State, error) {
 	return s, nil
 }
 
+// clusterSuffix ends the scheme of a URL that names a Redis Cluster (redis+cluster://,
+// rediss+cluster://): a cluster cannot be told from one server by its address, and a
+// client of one server on a cluster node fails on every key of the other nodes' slots.
+const clusterSuffix = "+cluster"
+
+// newClient makes the client that url names: of one server, or of a Redis Cluster.
+func newClient(url string) (goredis.UniversalClient, error) {
+	if scheme, rest, ok := strings.Cut(url, "://"); ok {
+		if base, ok := strings.CutSuffix(strings.ToLower(scheme), clusterSuffix); ok {
+			o, err := clusterOptions(base + "://" + rest)
+			if err != nil {
+				return nil, err
+			}
+			o.DialerRetries = 1 // one dial per attempt, as for one server (below)
+			return goredis.NewClusterClient(o), nil
+		}
+	}
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, redactURLError(err, url)
+	}
+	// One dial per attempt: the command's own retries (max_retries) already wait and try
+	// again, and a Redis that refuses connections should cost a request a 503 soon, not the
+	// seconds that retries of retries take.
+	o.DialerRetries = 1
+	return goredis.NewClient(o), nil
+}
+
+// replicaReads are the cluster options that send reads to replicas. A replica may not yet
+// have what its master just wrote (a login transaction created by one instance and read by
+// the next, a failure just counted), so latch refuses them.
+var replicaReads = []string{"read_only", "route_by_latency", "route_randomly"}
+
+// clusterOptions reads the URL of a cluster, with its plain scheme (redis://, rediss://).
+func clusterOptions(url string) (*goredis.ClusterOptions, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return nil, redactURLError(err, url)
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return nil, fmt.Errorf("scheme %s%s: a Redis Cluster is reached by redis+cluster:// or rediss+cluster://", u.Scheme, clusterSuffix)
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" && db != "0" {
+		return nil, errors.New("a Redis Cluster has no database but 0: drop the URL's path")
+	}
+	u.Path = ""
+	q := u.Query()
+	for _, name := range replicaReads {
+		if on, err := strconv.ParseBool(q.Get(name)); err == nil && on {
+			return nil, fmt.Errorf("%s: latch must read what was just written, which a replica may not have yet", name)
+		}
+	}
+	o, err := goredis.ParseClusterURL(u.String())
+	if err != nil {
+		return nil, redactURLError(err, url)
+	}
+	return o, nil
+}
+
 // redactURLError keeps a password of url out of err's message.
 func redactURLError(err error, url string) error {
 	if !strings.Contains(url, "@") && !strings.Contains(strings.ToLower(url), "password") {
@@ -120,12 +187,33 @@ func redactURLError(err error, url string) error {
 	return errors.New("invalid URL (not shown: it may hold a password)")
 }
 
-// Ping says whether Redis answers (for /readyz).
+// Ping says whether Redis answers (for /readyz). On a cluster every master must answer: with
+// one down, the keys of its slots cannot be reached, and soon the others refuse every
+// command (CLUSTERDOWN).
 func (s *State) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	var err error
+	if c, ok := s.rdb.(*goredis.ClusterClient); ok {
+		err = s.pingMasters(ctx, c)
+	} else {
+		err = s.rdb.Ping(ctx).Err()
+	}
+	if err != nil {
 		return s.fail(ctx, "ping", err)
 	}
 	return nil
+}
+
+// pingMasters asks the cluster for its layout, then PINGs every master. Those go through the
+// clients of the nodes, not the cluster's own, so the observer is told here: one "ping".
+func (s *State) pingMasters(ctx context.Context, c *goredis.ClusterClient) error {
+	start := time.Now()
+	err := c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+		return node.Ping(ctx).Err()
+	})
+	if s.observer != nil {
+		s.observer.ObserveCall("ping", time.Since(start), callError(err))
+	}
+	return err
 }
 
 // Close stops every subscription and closes the connections. The State is unusable after.
@@ -158,6 +246,9 @@ func (s *State) fail(ctx context.Context, op string, err error) error {
 	}
 	if unavailable(err) {
 		return fmt.Errorf("redis: %s: %w: %w", op, ErrUnavailable, err)
+	}
+	if _, cluster := s.rdb.(*goredis.ClusterClient); !cluster && goredis.HasErrorPrefix(err, "MOVED") {
+		return fmt.Errorf("redis: %s: %w: %w", op, errClusterNode, err)
 	}
 	return fmt.Errorf("redis: %s: %w", op, err)
 }

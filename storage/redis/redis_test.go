@@ -69,8 +69,10 @@ func TestShortLived(t *testing.T) {
 // Two States on one prefix are two instances of latch sharing a Redis: what the suite checks
 // for one client must hold across clients too.
 func TestConcurrentAcrossInstances(t *testing.T) {
-	url := redistest.URL(t)
-	prefix := redistest.Prefix(t)
+	concurrentAcrossInstances(t, redistest.URL(t), redistest.Prefix(t))
+}
+
+func concurrentAcrossInstances(t *testing.T, url, prefix string) {
 	a, b := open(t, url, WithPrefix(prefix)), open(t, url, WithPrefix(prefix))
 	pick := func(i int) *State {
 		if i%2 == 0 {
