@@ -87,7 +87,7 @@ function buildHeader() {
   }
   const nav = h('nav', { id: 'nav', 'aria-label': 'Main' }, navList);
   const menu = h('button', {
-    type: 'button', class: 'menu-button', 'aria-expanded': 'false', 'aria-controls': 'nav', id: 'menu-button',
+    type: 'button', class: 'button menu-button', 'aria-expanded': 'false', 'aria-controls': 'nav', id: 'menu-button',
     onclick: () => setMenu(menu.getAttribute('aria-expanded') !== 'true'),
   }, 'Menu');
   const account = h('div', { class: 'account' },

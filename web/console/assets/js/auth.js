@@ -195,8 +195,10 @@ export function expireSession() {
 /** signOut forgets the session and ends latch's SSO session through its logout endpoint. */
 export function signOut() {
   current = null;
-  sessionStorage.removeItem(SESSION_KEY);
-  sessionStorage.removeItem(PENDING_KEY);
+  // Everything the console kept in this tab goes: the token, and any unsaved draft.
+  for (const k of Object.keys(sessionStorage)) {
+    if (k.startsWith('latch.console.')) sessionStorage.removeItem(k);
+  }
   if (window.latchConsole) window.latchConsole.leaving = true;
   location.assign(config ? config.logout_url : '/');
 }

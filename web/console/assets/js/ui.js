@@ -217,3 +217,62 @@ export function announce(message) {
   // A change in a later task is announced even when the text repeats.
   setTimeout(() => { region.textContent = message; }, 50);
 }
+
+/**
+ * dataTable renders rows in a table inside a scroll box: narrow screens scroll the table
+ * sideways instead of squeezing its columns, and the box is focusable so that keyboard users
+ * can scroll it too. columns: [{label, cell: (row) => node|string, class?}].
+ */
+export function dataTable({ id, caption, columns, rows, rowAttrs }) {
+  const table = h('table', { id, class: 'data' },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+    h('tbody', {}, rows.map((r) => h('tr', rowAttrs ? rowAttrs(r) : {},
+      columns.map((c) => h('td', { class: c.class }, c.cell(r)))))));
+  return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': caption }, table);
+}
+
+/**
+ * fill replaces an element's children. Unlike replaceChildren, which would show null as the
+ * text "null", it skips null, undefined and false, as h() does, and flattens arrays.
+ */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+/**
+ * definitionList renders [label, value, id?] entries (value a string or a node) as a <dl>;
+ * the id goes on the value's <dd>. Falsy entries are skipped.
+ */
+export function definitionList(pairs, attrs = {}) {
+  return h('dl', { class: ['props', attrs.class].filter(Boolean).join(' '), id: attrs.id },
+    pairs.filter(Boolean).map(([k, v, id]) => h('div', { class: 'prop' },
+      h('dt', {}, k), h('dd', { id }, v === undefined || v === null || v === '' ? '—' : v))));
+}
+
+/** loading shows a busy note in main while a screen fetches. */
+export function loading(main, what) {
+  fill(main, h('p', { class: 'loading', role: 'status' }, `Loading ${what}…`));
+}
+
+/**
+ * goQuery shows the current screen again with new filters in the address (#/path?a=b), so
+ * that a reload, a bookmark or the back button comes back to the same list. When the address
+ * would not change (the same search again), reload is called instead.
+ */
+export function goQuery(params, reload) {
+  const path = location.hash.split('?')[0] || '#/';
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '' && !(k === 'page' && Number(v) === 0)) qs.set(k, String(v));
+  }
+  const s = qs.toString();
+  const next = path + (s ? `?${s}` : '');
+  if (next === location.hash) reload();
+  else location.hash = next;
+}
+
+/** code renders a value in monospace. */
+export function code(text) {
+  return h('code', {}, text);
+}

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from '../api.js';
 import { hasScope } from '../auth.js';
-import { h, confirmDialog, toast, field, emptyState, errorBox, formatTime } from '../ui.js';
+import { h, confirmDialog, toast, field, emptyState, formatTime } from '../ui.js';
 import { reorderable } from '../reorder.js';
 import { codeEditor } from '../editor.js';
 import { compileError } from './rules.js';
@@ -231,7 +231,10 @@ async function renderAction(main, params) {
       title.textContent = `Action: ${action.name}`;
       badge.replaceChildren(statusBadge(action));
       clearError();
-      toast(`Saved ${action.name}. Deploy it to run the new code.`);
+      // latch keeps one version per action: a deployed action runs its saved code at once.
+      toast(action.all_changes_deployed
+        ? `Saved ${action.name}; its triggers run the new code from now on.`
+        : `Saved ${action.name}. Deploy it to add it to a trigger's flow.`);
       return true;
     } catch (err) {
       showError(err);

@@ -1,10 +1,9 @@
 // clients.js: the applications (GET /clients), a new one, and the settings of one: URLs,
 // grants, how it authenticates, and its secret behind a Reveal button.
 
-import { h, confirmDialog, toast, field, pager, emptyState, errorBox, uid } from '../ui.js';
+import { h, confirmDialog, toast, field, pager, emptyState, errorBox, uid, dataTable, definitionList, goQuery, loading, code, fill } from '../ui.js';
 import { api, ApiError } from '../api.js';
 import { hasScope } from '../auth.js';
-import { dataTable, definitionList, goQuery, loading, code } from './logs.js';
 
 const PER_PAGE = 50;
 
@@ -122,7 +121,7 @@ function urlList({ id, label, hint, value, check }) {
 async function renderClients(main, params, query) {
   const page = Math.max(0, Number(query.page) || 0);
   const results = h('div', { id: 'clients-results' });
-  main.replaceChildren(
+  fill(main,
     h('div', { class: 'screen-head' }, h('h1', {}, 'Applications'),
       hasScope('create:clients') ? h('a', { class: 'button primary', href: '#/clients/new', id: 'clients-create' }, 'Create application') : null),
     h('p', { class: 'lede' }, 'The clients that log users in or call APIs. The console itself is built in and not listed.'),
@@ -130,7 +129,7 @@ async function renderClients(main, params, query) {
   try {
     const body = await api('GET', `/clients?${new URLSearchParams({ page: String(page), per_page: String(PER_PAGE), include_totals: 'true', fields: 'client_id,name,app_type,description', include_fields: 'true' })}`);
     const clients = body.clients || [];
-    results.replaceChildren(
+    fill(results,
       clients.length === 0 ? emptyState('No applications yet.') : dataTable({
         id: 'clients-table', caption: 'Applications',
         columns: [
@@ -143,7 +142,7 @@ async function renderClients(main, params, query) {
       }),
       pager({ page, perPage: PER_PAGE, total: body.total, count: clients.length, onPage: (p) => goQuery({ page: p }, () => {}) }));
   } catch (e) {
-    results.replaceChildren(errorBox(e));
+    fill(results, errorBox(e));
   }
 }
 
@@ -152,7 +151,7 @@ async function renderClients(main, params, query) {
 
 function renderNewClient(main) {
   if (!hasScope('create:clients')) {
-    main.replaceChildren(h('h1', {}, 'Create application'), emptyState('Your role cannot create applications (create:clients).'));
+    fill(main, h('h1', {}, 'Create application'), emptyState('Your role cannot create applications (create:clients).'));
     return undefined;
   }
   const name = h('input', { id: 'client-name', type: 'text', required: true, maxlength: '255', autocomplete: 'off' });
@@ -170,10 +169,10 @@ function renderNewClient(main) {
     result);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    result.replaceChildren();
+    fill(result);
     if (!name.value.trim()) {
       name.setAttribute('aria-invalid', 'true');
-      result.replaceChildren(errorBox(new Error('Give the application a name.')));
+      fill(result, errorBox(new Error('Give the application a name.')));
       name.focus();
       return;
     }
@@ -184,10 +183,10 @@ function renderNewClient(main) {
       toast(`Created ${c.name}.`);
       location.hash = `#/clients/${encodeURIComponent(c.client_id)}`;
     } catch (e) {
-      result.replaceChildren(errorBox(e));
+      fill(result, errorBox(e));
     }
   });
-  main.replaceChildren(h('p', {}, h('a', { href: '#/clients' }, '← Applications')), h('h1', {}, 'Create application'), form);
+  fill(main, h('p', {}, h('a', { href: '#/clients' }, '← Applications')), h('h1', {}, 'Create application'), form);
   name.focus();
   return undefined;
 }
@@ -208,7 +207,7 @@ function secretSection(c) {
     btn.setAttribute('aria-expanded', String(show));
     btn.textContent = show ? 'Hide' : 'Reveal';
     // The secret is put on the page only while shown.
-    box.replaceChildren(...(show ? [h('code', { id: 'client-secret' }, secret),
+    fill(box, ...(show ? [h('code', { id: 'client-secret' }, secret),
       h('button', { type: 'button', class: 'button small', id: 'client-secret-copy', onclick: async () => {
         try {
           await navigator.clipboard.writeText(secret);
@@ -240,7 +239,7 @@ async function renderClient(main, params) {
   try {
     c = await api('GET', `/clients/${encodeURIComponent(params.id)}`);
   } catch (e) {
-    main.replaceChildren(h('p', {}, h('a', { href: '#/clients' }, '← Applications')),
+    fill(main, h('p', {}, h('a', { href: '#/clients' }, '← Applications')),
       e instanceof ApiError && e.status === 404 ? emptyState('This application does not exist (any more).') : errorBox(e));
     return undefined;
   }
@@ -282,11 +281,11 @@ async function renderClient(main, params) {
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    saveError.replaceChildren();
+    fill(saveError);
     saveStatus.textContent = '';
     if (!name.value.trim()) {
       name.setAttribute('aria-invalid', 'true');
-      saveError.replaceChildren(errorBox(new Error('Give the application a name.')));
+      fill(saveError, errorBox(new Error('Give the application a name.')));
       name.focus();
       return;
     }
@@ -295,7 +294,7 @@ async function renderClient(main, params) {
     const bad = lists.find((r) => !r.ok);
     if (bad) {
       bad.el.focus();
-      saveError.replaceChildren(errorBox(new Error('Fix the marked URL before saving: nothing was saved.')));
+      fill(saveError, errorBox(new Error('Fix the marked URL before saving: nothing was saved.')));
       return;
     }
     const body = {
@@ -312,7 +311,7 @@ async function renderClient(main, params) {
       saveStatus.textContent = 'Saved.';
       toast(`Saved ${c.name}.`);
     } catch (e) {
-      saveError.replaceChildren(errorBox(e));
+      fill(saveError, errorBox(e));
     } finally {
       saveBtn.disabled = false;
     }
@@ -334,14 +333,14 @@ async function renderClient(main, params) {
   });
 
   const secretId = uid('secret-h');
-  main.replaceChildren(
+  fill(main,
     h('p', {}, h('a', { href: '#/clients' }, '← Applications')),
     h('div', { class: 'screen-head' }, title),
     definitionList([
       ['Client ID', code(c.client_id), 'client-id'],
       ['Type', appTypeName(c.app_type)],
     ]),
-    confidential ? h('section', { 'aria-labelledby': secretId }, h('h2', { id: secretId }, 'Client secret'), secretSection(c)) : null,
+    confidential ? h('section', { 'aria-labelledby': secretId, id: 'client-secret-section' }, h('h2', { id: secretId }, 'Client secret'), secretSection(c)) : null,
     form,
     hasScope('delete:clients') ? h('section', { class: 'danger-zone', 'aria-labelledby': 'client-delete-h' },
       h('h2', { id: 'client-delete-h' }, 'Delete'), deleteBtn) : null);

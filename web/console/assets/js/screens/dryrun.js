@@ -125,7 +125,9 @@ export function dryRunPanel({ draft, onSyntaxError, onRan }) {
   const audience = h('input', { type: 'text', id: 'dryrun-audience', autocomplete: 'off', placeholder: 'the default audience' });
   const run = h('button', { type: 'submit', class: 'button primary', id: 'dryrun-run' }, 'Run dry run');
   const problem = h('p', { class: 'field-error', id: 'dryrun-problem', role: 'alert' });
-  const result = h('div', { id: 'dryrun-result', 'aria-live': 'polite' });
+  const result = h('div', { id: 'dryrun-result' });
+  // A short status is announced; the result itself is too long to be read out whole.
+  const status = h('p', { id: 'dryrun-status', class: 'muted', role: 'status' });
   const resultCard = h('section', { class: 'card dryrun-result', 'aria-labelledby': 'dryrun-result-title', hidden: true },
     h('h2', { id: 'dryrun-result-title' }, 'Dry-run result'), result);
 
@@ -191,15 +193,18 @@ export function dryRunPanel({ draft, onSyntaxError, onRan }) {
     if (scope.value.trim()) body.scope = scope.value.trim();
     if (audience.value.trim()) body.audience = audience.value.trim();
     run.disabled = true;
+    status.textContent = 'Running…';
     resultCard.hidden = false;
     result.setAttribute('aria-busy', 'true');
     result.replaceChildren(h('p', { class: 'muted' }, 'Running…'));
     try {
       const res = await api('POST', '/rules/try', body);
       result.replaceChildren(...renderResult(res));
+      status.textContent = `Dry run finished: ${res.outcome}. Nothing was saved. The result is under the editor.`;
       if (onRan) onRan(res);
     } catch (err) {
       const handled = err instanceof ApiError && err.status === 400 && onSyntaxError && onSyntaxError(err);
+      status.textContent = 'The dry run failed. Nothing was saved.';
       result.replaceChildren(
         h('p', { class: 'saved-nothing', id: 'dryrun-nothing-saved' }, 'Nothing was saved: this was a dry run.'),
         handled ? h('p', { class: 'notice error' }, 'The draft does not compile: see the error under the editor.') : errorBox(err));
@@ -224,6 +229,7 @@ export function dryRunPanel({ draft, onSyntaxError, onRan }) {
         field('Scope', scope), field('Audience', audience)),
       problem,
       h('div', { class: 'toolbar' }, run),
+      status,
       h('p', { class: 'hint' }, 'The result shows under the editor.')));
   loadClients();
   return { el, result: resultCard };

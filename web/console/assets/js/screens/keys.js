@@ -1,10 +1,9 @@
 // keys.js: the signing keys (GET /keys/signing): which one signs now, which is published
 // to sign next, which still verify older tokens; rotate, and revoke a previous key.
 
-import { h, confirmDialog, toast, emptyState, errorBox, formatTime } from '../ui.js';
+import { h, confirmDialog, toast, emptyState, errorBox, formatTime, dataTable, code, fill } from '../ui.js';
 import { api } from '../api.js';
 import { hasScope } from '../auth.js';
-import { dataTable, loading, code } from './logs.js';
 
 function state(k) {
   if (k.revoked) return 'revoked';
@@ -15,12 +14,21 @@ function state(k) {
 }
 
 const STATE_TEXT = {
-  current: 'Current — signs new tokens',
-  next: 'Next — published, signs after the next rotation',
-  previous: 'Previous — verifies tokens it signed',
-  revoked: 'Revoked — verifies nothing',
-  unknown: 'Unknown',
+  current: ['Current', 'signs new tokens'],
+  next: ['Next', 'published; signs after the next rotation'],
+  previous: ['Previous', 'verifies the tokens it signed'],
+  revoked: ['Revoked', 'verifies nothing'],
+  unknown: ['Unknown', ''],
 };
+
+function stateCell(k) {
+  const [name, note] = STATE_TEXT[state(k)];
+  return h('span', { class: 'key-state' }, h('span', { class: `badge key-${state(k)}` }, name), h('span', { class: 'hint' }, note));
+}
+
+function when(iso) {
+  return h('span', { class: 'nowrap' }, iso ? formatTime(iso) : '—');
+}
 
 async function rotate(btn, reload) {
   const ok = await confirmDialog(
@@ -41,7 +49,7 @@ async function rotate(btn, reload) {
 
 async function revoke(k, reload) {
   const ok = await confirmDialog(
-    `Revoke key ${k.kid}? It leaves the JWKS at once: every token it signed that has not expired yet — ID tokens, access tokens — stops verifying, so apps and APIs refuse them and users must log in again. Use this when the key may have leaked. It cannot be undone.`,
+    `Revoke key ${k.kid}? It leaves the JWKS at once: every token it signed that has not expired yet — ID tokens, access tokens — stops verifying, so apps and APIs refuse them and users must log in again. Use this when the key may have leaked. It cannot be undone. If your own console sign-in was signed with this key, the console signs you in again.`,
     { confirmLabel: 'Revoke key', title: 'Revoke this signing key?' });
   if (!ok) return;
   try {
@@ -56,7 +64,7 @@ async function revoke(k, reload) {
 async function renderKeys(main) {
   const canRotate = hasScope('create:signing_keys') || hasScope('update:signing_keys');
   const canRevoke = hasScope('update:signing_keys');
-  const list = h('div', { id: 'keys-list' });
+  const list = h('div', { id: 'keys-list' }, h('p', { class: 'loading', role: 'status' }, 'Loading the signing keys…'));
   const summary = h('p', { id: 'keys-summary', role: 'status' });
   const rotateBtn = h('button', { type: 'button', class: 'button primary', id: 'keys-rotate' }, 'Rotate signing key');
   rotateBtn.addEventListener('click', () => rotate(rotateBtn, load));
@@ -66,25 +74,25 @@ async function renderKeys(main) {
     try {
       keys = await api('GET', '/keys/signing');
     } catch (e) {
-      list.replaceChildren(errorBox(e));
+      fill(list, errorBox(e));
       return;
     }
     const current = keys.find((k) => k.current);
-    summary.replaceChildren(current
+    fill(summary, current
       ? h('span', {}, 'Signing with ', h('code', { id: 'keys-current-kid' }, current.kid), '.')
       : 'No key signs at the moment.');
     if (keys.length === 0) {
-      list.replaceChildren(emptyState('No signing keys yet.'));
+      fill(list, emptyState('No signing keys yet.'));
       return;
     }
-    list.replaceChildren(dataTable({
+    fill(list, dataTable({
       id: 'keys-table', caption: 'Signing keys',
       columns: [
-        { label: 'Key ID (kid)', cell: (k) => h('span', {}, code(k.kid), k.kid === fresh ? h('span', { class: 'badge good' }, 'new') : null) },
-        { label: 'State', cell: (k) => h('span', { class: `badge key-${state(k)}` }, STATE_TEXT[state(k)]) },
-        { label: 'Current since', cell: (k) => (k.current_since ? formatTime(k.current_since) : '—') },
-        { label: 'Current until', cell: (k) => (k.current_until ? formatTime(k.current_until) : '—') },
-        { label: 'Revoked', cell: (k) => (k.revoked_at ? formatTime(k.revoked_at) : '—') },
+        { label: 'Key ID (kid)', class: 'kid', cell: (k) => h('span', {}, code(k.kid), k.kid === fresh ? h('span', { class: 'badge ok' }, 'new') : null) },
+        { label: 'State', cell: stateCell },
+        { label: 'Current since', cell: (k) => when(k.current_since) },
+        { label: 'Current until', cell: (k) => when(k.current_until) },
+        { label: 'Revoked', cell: (k) => when(k.revoked_at) },
         { label: 'Fingerprint (SHA-1)', class: 'fingerprint', cell: (k) => code(k.fingerprint) },
         {
           label: 'Actions',
@@ -98,8 +106,7 @@ async function renderKeys(main) {
     }));
   }
 
-  loading(main, 'the signing keys');
-  main.replaceChildren(
+  fill(main,
     h('div', { class: 'screen-head' }, h('h1', {}, 'Signing keys'), canRotate ? rotateBtn : null),
     h('p', { class: 'lede' }, 'latch signs ID and access tokens with RS256. The next key is published in the JWKS before it signs, so apps already know it when it takes over; previous keys keep verifying the tokens they signed until revoked.'),
     summary, list);

@@ -1,63 +1,11 @@
 // logs.js: the auth event log (GET /logs) with filters, and one event in full (GET
 // /logs/{id}), including what the rules printed while the login ran.
 //
-// It also holds the small table helpers that the users, keys and clients screens share
-// (dataTable, definitionList, eventsTable), so that those modules import from here and never
-// from each other.
+// It also holds what the users screens show of events (eventsTable, logLink, userLink), so
+// that those modules import from here and never from each other.
 
-import { h, toast, field, pager, emptyState, errorBox, formatTime } from '../ui.js';
+import { h, toast, field, pager, emptyState, errorBox, formatTime, dataTable, definitionList, fill, loading, goQuery, code } from '../ui.js';
 import { api, ApiError } from '../api.js';
-
-// ---------------------------------------------------------------------------------------
-// Shared helpers
-
-/**
- * dataTable renders rows in a table inside a scroll box: narrow screens scroll the table
- * sideways instead of squeezing its columns, and the box is focusable so that keyboard users
- * can scroll it too. columns: [{label, cell: (row) => node|string, class?}].
- */
-export function dataTable({ id, caption, columns, rows, rowAttrs }) {
-  const table = h('table', { id, class: 'data' },
-    h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
-    h('tbody', {}, rows.map((r) => h('tr', rowAttrs ? rowAttrs(r) : {},
-      columns.map((c) => h('td', { class: c.class }, c.cell(r)))))));
-  return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': caption }, table);
-}
-
-/** definitionList renders [label, value] pairs (value a string or a node) as a <dl>. */
-export function definitionList(pairs, attrs = {}) {
-  return h('dl', { class: ['props', attrs.class].filter(Boolean).join(' '), id: attrs.id },
-    pairs.filter(Boolean).map(([k, v, testid]) => h('div', { class: 'prop', 'data-testid': testid },
-      h('dt', {}, k), h('dd', {}, v === undefined || v === null || v === '' ? '—' : v))));
-}
-
-/** loading shows a busy note in main while a screen fetches. */
-export function loading(main, what) {
-  main.replaceChildren(h('p', { class: 'loading', role: 'status' }, `Loading ${what}…`));
-}
-
-/**
- * goQuery shows the current screen again with new filters in the address (#/path?a=b), so
- * that a reload, a bookmark or the back button comes back to the same list. When the address
- * would not change (the same search again), reload is called instead.
- */
-export function goQuery(params, reload) {
-  const path = location.hash.split('?')[0] || '#/';
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== '' && !(k === 'page' && Number(v) === 0)) qs.set(k, String(v));
-  }
-  const s = qs.toString();
-  const next = path + (s ? `?${s}` : '');
-  if (next === location.hash) reload();
-  else location.hash = next;
-}
-
-/** code renders a value in monospace. */
-export function code(text) {
-  return h('code', {}, text);
-}
 
 // ---------------------------------------------------------------------------------------
 // Event types
@@ -131,12 +79,12 @@ export function userLink(id) {
 /** eventsTable lists events; each links to its detail. */
 export function eventsTable(events, { id, caption, withUser = true }) {
   const columns = [
-    { label: 'Date', cell: (e) => h('a', { href: logLink(e), 'data-testid': 'log-link' }, formatTime(e.date)) },
+    { label: 'Date', class: 'nowrap', cell: (e) => h('a', { href: logLink(e), 'data-testid': 'log-link' }, formatTime(e.date)) },
     { label: 'Type', cell: typeCell },
-    { label: 'Description', cell: (e) => e.description || '' },
+    { label: 'Description', class: 'desc', cell: (e) => e.description || '' },
   ];
   if (withUser) {
-    columns.push({ label: 'User', cell: (e) => (e.user_id ? h('a', { href: userLink(e.user_id) }, e.user_name || e.user_id) : (e.user_name || '')) });
+    columns.push({ label: 'User', class: 'nowrap', cell: (e) => (e.user_id ? h('a', { href: userLink(e.user_id) }, e.user_name || e.user_id) : (e.user_name || '')) });
   }
   columns.push(
     { label: 'Application', cell: (e) => e.client_name || e.client_id || '' },
@@ -212,7 +160,7 @@ async function renderLogs(main, params, query) {
   }, load);
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the log', id: 'logs-filters' },
     field('Type', type),
-    field('User ID', user, { hint: 'As in the user page, e.g. auth0|65f0…' }),
+    field('User ID', user),
     field('Application (client ID)', client),
     field('From (your local time)', from),
     field('To (your local time, inclusive)', to),
@@ -225,7 +173,7 @@ async function renderLogs(main, params, query) {
     apply(0);
   });
 
-  main.replaceChildren(
+  fill(main,
     h('div', { class: 'screen-head' }, h('h1', {}, 'Logs')),
     h('p', { class: 'lede' }, 'Auth events: logins, signups, token exchanges, blocks and Management API writes, newest first.'),
     form, queryNote, results);
@@ -235,7 +183,7 @@ async function renderLogs(main, params, query) {
     try {
       q = logQuery(state);
     } catch (e) {
-      results.replaceChildren(errorBox(e));
+      fill(results, errorBox(e));
       return;
     }
     queryNote.textContent = q ? `Search: ${q}` : '';
@@ -245,14 +193,14 @@ async function renderLogs(main, params, query) {
     try {
       const body = await api('GET', `/logs?${qs}`);
       const events = body.logs || [];
-      results.replaceChildren(
+      fill(results,
         h('p', { class: 'count', id: 'logs-count', role: 'status' }, `${body.total} event${body.total === 1 ? '' : 's'}`),
         events.length === 0
           ? emptyState(q ? 'No event matches these filters.' : 'No events yet.')
           : eventsTable(events, { id: 'logs-table', caption: 'Events' }),
         pager({ page: state.page, perPage: PER_PAGE, total: body.total, count: events.length, onPage: apply }));
     } catch (e) {
-      results.replaceChildren(errorBox(e));
+      fill(results, errorBox(e));
     } finally {
       results.removeAttribute('aria-busy');
     }
@@ -300,14 +248,14 @@ async function renderLog(main, params) {
   try {
     e = await api('GET', `/logs/${encodeURIComponent(params.id)}`);
   } catch (err) {
-    main.replaceChildren(h('p', {}, h('a', { href: '#/logs' }, '← Logs')),
+    fill(main, h('p', {}, h('a', { href: '#/logs' }, '← Logs')),
       err instanceof ApiError && err.status === 404 ? emptyState('This event does not exist (events are kept for a limited time).') : errorBox(err));
     return;
   }
   document.title = `${typeName(e.type)} · latch admin`;
   const details = e.details || {};
   const err = details.error;
-  main.replaceChildren(
+  fill(main,
     h('p', {}, h('a', { href: '#/logs' }, '← Logs')),
     h('div', { class: 'screen-head' }, h('h1', { id: 'log-title' }, typeName(e.type))),
     definitionList([

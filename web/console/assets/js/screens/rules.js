@@ -3,7 +3,7 @@
 
 import { api, ApiError } from '../api.js';
 import { hasScope } from '../auth.js';
-import { h, confirmDialog, toast, field, emptyState, errorBox, uid } from '../ui.js';
+import { h, confirmDialog, toast, field, emptyState, uid } from '../ui.js';
 import { reorderable } from '../reorder.js';
 import { codeEditor } from '../editor.js';
 import { dryRunPanel } from './dryrun.js';
@@ -232,8 +232,9 @@ async function renderEditor(main, params) {
   const editor = codeEditor({ id: 'rule-script', value: rule.script, describedBy: 'editor-help rule-error' });
   if (!canSave) editor.textarea.readOnly = true;
 
-  const draftKey = DRAFT_KEY + (rule.id || 'new');
-  const stash = readDraft(draftKey);
+  // Where a draft is kept across a sign-in: the rule's id, once it has one.
+  const draftKey = () => DRAFT_KEY + (rule.id || 'new');
+  const stash = readDraft(draftKey());
   let restored = false;
   if (stash) {
     nameInput.value = stash.name;
@@ -252,7 +253,7 @@ async function renderEditor(main, params) {
   const lc = window.latchConsole;
   lc.guard = () => (dirty() ? 'This rule has changes that are not saved. Leave without saving them?' : null);
   lc.beforeSignIn = () => {
-    if (dirty()) sessionStorage.setItem(draftKey, JSON.stringify({ name: nameInput.value, script: editor.value() }));
+    if (dirty()) sessionStorage.setItem(draftKey(), JSON.stringify({ name: nameInput.value, script: editor.value() }));
   };
 
   function showError(text, line, column) {
@@ -294,7 +295,6 @@ async function renderEditor(main, params) {
     try {
       if (isNew && !rule.id) {
         rule = await api('POST', '/rules', { name, script: editor.value(), enabled: enabled.checked });
-        sessionStorage.removeItem(draftKey);
         lc.replace(`/rules/${encodeURIComponent(rule.id)}`);
         if (delBtn) delBtn.hidden = false;
       } else {
@@ -307,7 +307,6 @@ async function renderEditor(main, params) {
         }
         rule = await api('PATCH', `/rules/${encodeURIComponent(rule.id)}`, body);
       }
-      sessionStorage.removeItem(DRAFT_KEY + rule.id);
       saved = { name: rule.name, script: rule.script };
       nameInput.value = rule.name;
       title.textContent = `Rule: ${rule.name}`;
@@ -351,7 +350,6 @@ async function renderEditor(main, params) {
     if (!ok) return;
     try {
       await api('DELETE', `/rules/${encodeURIComponent(rule.id)}`);
-      sessionStorage.removeItem(draftKey);
       lc.guard = null;
       toast(`Deleted ${rule.name}.`);
       lc.navigate('/rules');

@@ -73,8 +73,8 @@ async function render(main) {
   main.append(h('h2', {}, 'Secrets'), listHolder);
 
   function row(key) {
-    const actions = h('td', { class: 'item-actions' });
-    const tr = h('tr', { 'data-key': key }, h('th', { scope: 'row' }, h('code', {}, key)), h('td', {}, h('span', { class: 'muted' }, 'hidden')), actions);
+    const actions = h('span', { class: 'item-actions' });
+    const tr = h('tr', { 'data-key': key }, h('th', { scope: 'row' }, h('code', {}, key)), h('td', {}, h('span', { class: 'muted' }, 'hidden')), h('td', {}, actions));
     if (canSet) {
       const replace = h('button', { type: 'button', class: 'button small', 'data-testid': 'secret-replace', 'aria-label': `Replace the value of ${key}` }, 'Replace value');
       replace.addEventListener('click', () => openReplace(key, tr, replace));

@@ -2,10 +2,10 @@
 // preview of the merge that saving will do, block and unblock, brute-force blocks, deletion,
 // and the user's recent auth events.
 
-import { h, confirmDialog, toast, jsonEditor, emptyState, errorBox, formatTime } from '../ui.js';
+import { h, confirmDialog, toast, jsonEditor, emptyState, errorBox, formatTime, dataTable, definitionList, loading, code, fill } from '../ui.js';
 import { api, ApiError } from '../api.js';
 import { hasScope } from '../auth.js';
-import { dataTable, definitionList, eventsTable, loading, code } from './logs.js';
+import { eventsTable } from './logs.js';
 
 // ---------------------------------------------------------------------------------------
 // The metadata merge
@@ -64,7 +64,14 @@ function changeLine(c) {
     change: () => `will change ${key}: ${brief(c.from)} → ${brief(c.to)}`,
     remove: () => `will remove ${key} (was ${brief(c.from)})`,
   }[c.kind]();
-  return h('li', { class: `change ${c.kind}`, 'data-change': c.kind, 'data-key': c.key }, text);
+  return h('li', { class: `chg-${c.kind}`, 'data-change': c.kind, 'data-key': c.key }, text);
+}
+
+/** inexact says whether v holds an integer the browser cannot represent exactly. */
+function inexact(v) {
+  if (typeof v === 'number') return Number.isInteger(v) && !Number.isSafeInteger(v);
+  if (v && typeof v === 'object') return Object.values(v).some(inexact);
+  return false;
 }
 
 /** caretToLine puts the caret at the start of a 1-based line of a textarea. */
@@ -91,6 +98,10 @@ function metadataEditor({ user, kind, label, canEdit, onSaved }) {
   const changes = h('ul', { class: 'changes', id: `${slug}-changes`, 'aria-label': `Changes to ${kind}` });
   const status = h('p', { class: 'hint', id: `${slug}-status`, 'aria-live': 'polite' });
   const saveError = h('div', { id: `${slug}-save-error` });
+  const precision = h('p', { class: 'hint', id: `${slug}-precision` },
+    'Some numbers here are too large for the browser to show exactly; the server keeps them as stored unless you change their key.');
+  const showPrecision = () => { precision.hidden = !inexact(stored); };
+  showPrecision();
 
   function preview() {
     const text = ta.value.trim() === '' ? 'null' : ta.value;
@@ -98,17 +109,17 @@ function metadataEditor({ user, kind, label, canEdit, onSaved }) {
     try {
       value = JSON.parse(text);
     } catch {
-      changes.replaceChildren();
+      fill(changes);
       status.textContent = 'The JSON is not valid yet: the changes show once it is.';
       return;
     }
     if (!isObject(value)) {
-      changes.replaceChildren();
+      fill(changes);
       status.textContent = `${kind} must be a JSON object ({…}).`;
       return;
     }
     const list = metadataChanges(stored, value);
-    changes.replaceChildren(...list.map(changeLine));
+    fill(changes, ...list.map(changeLine));
     status.textContent = list.length === 0
       ? 'No changes.'
       : `Saving sends ${list.length} key${list.length === 1 ? '' : 's'}; every other key stays as it is.`;
@@ -116,7 +127,7 @@ function metadataEditor({ user, kind, label, canEdit, onSaved }) {
   ta.addEventListener('input', preview);
 
   async function save() {
-    saveError.replaceChildren();
+    fill(saveError);
     const r = editor.read(); // shows "Not valid JSON (line N)" under the editor
     if (!r.ok) {
       caretToLine(ta, r.line);
@@ -143,11 +154,12 @@ function metadataEditor({ user, kind, label, canEdit, onSaved }) {
       stored = isObject(updated[kind]) ? updated[kind] : {};
       editor.set(stored);
       savedText = ta.value;
+      showPrecision();
       preview();
       toast(`Saved ${kind}.`);
       onSaved(updated);
     } catch (e) {
-      saveError.replaceChildren(errorBox(e));
+      fill(saveError, errorBox(e));
     } finally {
       saveBtn.disabled = false;
     }
@@ -169,6 +181,7 @@ function metadataEditor({ user, kind, label, canEdit, onSaved }) {
       : 'Preferences the user may change. ',
     'Saving merges by top-level key: keys you add or change replace the stored ones whole, keys you delete are removed, the rest stay.'),
     editor.el,
+    precision,
     h('h3', { class: 'changes-title' }, 'What saving will do'),
     status, changes,
     canEdit ? h('div', { class: 'button-row' }, saveBtn, revert) : h('p', { class: 'hint' }, 'Your role cannot change users (update:users).'),
@@ -180,9 +193,8 @@ function metadataEditor({ user, kind, label, canEdit, onSaved }) {
 // The page
 
 function profilePairs(u) {
-  const verified = u.email_verified === undefined ? '' : (u.email_verified ? ' (verified)' : ' (not verified)');
   return [
-    ['Email', u.email ? `${u.email}${verified}` : '', 'user-email'],
+    ['Email', u.email, 'user-email'],
     ['Email verified', u.email === undefined ? '' : (u.email_verified ? 'Yes' : 'No'), 'user-email-verified'],
     ['Name', u.name, 'user-name'],
     u.nickname && ['Nickname', u.nickname],
@@ -223,10 +235,10 @@ function bruteForceSection(u) {
       const r = await api('GET', path);
       const blocks = (r && r.blocked_for) || [];
       if (blocks.length === 0) {
-        body.replaceChildren(emptyState('No brute-force blocks: this user may try to log in from any address.'));
+        fill(body, emptyState('No brute-force blocks: this user may try to log in from any address.'));
         return;
       }
-      body.replaceChildren(
+      fill(body,
         h('p', {}, 'Too many failed logins: these addresses may not try this user\u2019s identifiers until the blocks are removed (or the user follows the unblock link in the notice email).'),
         dataTable({
           id: 'user-bf-table', caption: 'Blocked addresses',
@@ -246,7 +258,7 @@ function bruteForceSection(u) {
           },
         }, 'Remove brute-force blocks') : null);
     } catch (e) {
-      body.replaceChildren(errorBox(e));
+      fill(body, errorBox(e));
     }
   }
   load();
@@ -261,12 +273,12 @@ function eventsSection(u) {
     try {
       const r = await api('GET', `/users/${encodeURIComponent(u.user_id)}/logs?page=0&per_page=10&include_totals=true`);
       const events = r.logs || [];
-      body.replaceChildren(
+      fill(body,
         events.length === 0 ? emptyState('No events for this user.') : eventsTable(events, { id: 'user-events-table', caption: 'Recent events', withUser: false }),
-        r.total > events.length ? h('p', {}, `${events.length} of ${r.total}. `) : null,
+        r.total > events.length ? h('p', { class: 'hint' }, `The ${events.length} latest of ${r.total} events.`) : null,
         hasScope('read:logs') ? h('a', { href: `#/logs?${new URLSearchParams({ user_id: u.user_id })}`, id: 'user-events-all' }, 'All events of this user in Logs') : null);
     } catch (e) {
-      body.replaceChildren(errorBox(e));
+      fill(body, errorBox(e));
     }
   })();
   return h('section', { 'aria-labelledby': 'user-events-h', id: 'user-events' }, h('h2', { id: 'user-events-h' }, 'Recent events'), body);
@@ -306,7 +318,7 @@ export async function renderUser(main, params) {
   try {
     u = await api('GET', `/users/${encodeURIComponent(params.id)}`);
   } catch (e) {
-    main.replaceChildren(h('p', {}, h('a', { href: '#/users' }, '← Users')),
+    fill(main, h('p', {}, h('a', { href: '#/users' }, '← Users')),
       e instanceof ApiError && e.status === 404 ? emptyState('This user does not exist (any more).') : errorBox(e));
     return undefined;
   }
@@ -317,7 +329,7 @@ export async function renderUser(main, params) {
   const profile = h('div', { id: 'user-profile' });
   const blockBtn = h('button', { type: 'button', class: 'button', id: 'user-block' });
   const showProfile = () => {
-    profile.replaceChildren(definitionList(profilePairs(u)));
+    fill(profile, definitionList(profilePairs(u)));
     blockBtn.textContent = u.blocked ? 'Unblock' : 'Block';
     blockBtn.classList.toggle('danger', !u.blocked);
     blockBtn.setAttribute('aria-describedby', 'user-status-note');
@@ -356,7 +368,7 @@ export async function renderUser(main, params) {
   const appMeta = metadataEditor({ user: u, kind: 'app_metadata', label: 'app_metadata (JSON)', canEdit: canEditMeta, onSaved });
   window.latchConsole.guard = () => (userMeta.dirty() || appMeta.dirty() ? 'The metadata of this user has unsaved changes.' : null);
 
-  main.replaceChildren(
+  fill(main,
     h('p', {}, h('a', { href: '#/users' }, '← Users')),
     h('div', { class: 'screen-head' }, title),
     h('section', { 'aria-labelledby': 'user-profile-h' },

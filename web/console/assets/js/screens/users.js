@@ -1,10 +1,10 @@
 // users.js: the user list — a search in the Management API's q syntax (v3), simple filters
 // that add clauses to it, and paging with totals. Each row opens the user page (user.js).
 
-import { h, field, pager, emptyState, errorBox, formatTime } from '../ui.js';
+import { h, field, pager, emptyState, errorBox, formatTime, dataTable, goQuery, fill } from '../ui.js';
 import { api } from '../api.js';
 import { hasScope } from '../auth.js';
-import { dataTable, goQuery, userLink } from './logs.js';
+import { userLink } from './logs.js';
 import { renderUser } from './user.js';
 
 const PER_PAGE = 50;
@@ -98,7 +98,7 @@ async function renderUsers(main, params, query) {
     apply(0);
   });
 
-  main.replaceChildren(
+  fill(main,
     h('div', { class: 'screen-head' }, h('h1', {}, 'Users')),
     form, queryNote, results);
 
@@ -113,7 +113,7 @@ async function renderUsers(main, params, query) {
         input.setAttribute('aria-invalid', 'true');
         input.focus();
       }
-      results.replaceChildren(errorBox(e));
+      fill(results, errorBox(e));
       return;
     }
     queryNote.textContent = text ? `Searching: ${text}` : '';
@@ -123,13 +123,13 @@ async function renderUsers(main, params, query) {
     try {
       const body = await api('GET', `/users?${qs}`);
       const users = body.users || [];
-      results.replaceChildren(
+      fill(results,
         h('p', { class: 'count', id: 'users-count', role: 'status' }, `${body.total} user${body.total === 1 ? '' : 's'}`),
         users.length === 0 ? emptyState(text ? 'No user matches this search.' : 'No users yet.') : usersTable(users),
         pager({ page: state.page, perPage: PER_PAGE, total: body.total, count: users.length, onPage: apply }));
     } catch (e) {
       if (e.status === 400 && state.q) q.setAttribute('aria-invalid', 'true');
-      results.replaceChildren(errorBox(e));
+      fill(results, errorBox(e));
     } finally {
       results.removeAttribute('aria-busy');
     }
