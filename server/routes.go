@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,6 +61,6 @@ func routes(e *echo.Echo, d Deps, auth *authapi.Handler, mgmt *mgmtapi.Handler) 
 	if err != nil {
 		panic("admin console: " + err.Error()) // the embedded files are built in: a broken build
 	}
-	e.GET("/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })
-	e.Any("/admin/*", echo.WrapHandler(http.StripPrefix("/admin", admin)))
+	e.GET("/admin", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, console.MountPath) })
+	e.Any(console.MountPath+"*", echo.WrapHandler(http.StripPrefix(strings.TrimSuffix(console.MountPath, "/"), admin)))
 }

@@ -183,6 +183,8 @@ func TestConsoleRuleEditor(t *testing.T) {
 	b.WaitVisible(`dialog[open] [data-testid="confirm-cancel"]`)
 	b.Click(`dialog[open] [data-testid="confirm-cancel"]`)
 	b.WaitNotPresent("dialog[open]")
+	// The router puts the address back once the dialog's answer is in, just after it closes.
+	b.WaitFor(`location.hash === '#/rules/new'`)
 	if v := b.Value("#rule-name"); v != "plan-claim" || !strings.HasSuffix(b.CurrentURL(), "#/rules/new") {
 		t.Fatalf("after refusing to leave: name %q at %s", v, b.CurrentURL())
 	}

@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/latchauth/latch/internal/browsertest"
 	"github.com/latchauth/latch/server/flow"
@@ -348,4 +352,129 @@ func TestBootstrapAdmin(t *testing.T) {
 	if err := json.Unmarshal(data, &users); err != nil || resp.StatusCode != http.StatusOK || len(users) != 1 {
 		t.Fatalf("users-by-email: %d %s, want exactly one admin", resp.StatusCode, data)
 	}
+}
+
+// consoleAudit finds, in the page on show, the controls a screen reader could not name and,
+// when narrow, whether the page scrolls sideways.
+const consoleAudit = `(() => {
+	const visible = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+	const text = (el) => (el ? el.textContent.trim() : '');
+	const unnamed = [];
+	for (const el of document.querySelectorAll('input, select, textarea, button, a[href], [role=switch], [tabindex="0"]')) {
+		if (el.type === 'hidden' || !visible(el)) continue;
+		const byIds = (el.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)
+			.map((id) => text(document.getElementById(id))).join(' ');
+		const byLabels = el.labels ? [...el.labels].map(text).join(' ') : '';
+		const own = ['BUTTON', 'A'].includes(el.tagName) ? text(el) : '';
+		if (!(el.getAttribute('aria-label') || byIds || byLabels || own || el.title).trim()) {
+			unnamed.push(el.outerHTML.slice(0, 120));
+		}
+	}
+	return {
+		unnamed,
+		overflow: document.documentElement.scrollWidth - window.innerWidth,
+		title: document.title,
+		busy: document.getElementById('main').getAttribute('aria-busy') === 'true',
+	};
+})()`
+
+// TestConsoleAccessibility walks every screen of the console at 1280 and 390 px wide:
+// every control has a name, nothing scrolls sideways on a phone, each screen names itself
+// in the title, the keyboard focus is visible, and the browser reports no error.
+func TestConsoleAccessibility(t *testing.T) {
+	l, admin := consoleLatch(t)
+	mgmt := l.ManagementToken(t, "")
+	userID := createConsoleUser(t, l, "ivy.audit@example.com", "Console-Audit-Pass-1", true, map[string]any{"plan": "gold"})
+	ruleID := createRule(t, l, mgmt, "audit-rule", `function (user, context, callback) { callback(null, user, context); }`)
+	clientID := spaClient(t, l, mgmt, nil)
+	screens := []string{"/rules", "/rules/" + ruleID, "/rules/new", "/rules-configs", "/actions", "/users",
+		"/users/" + url.PathEscape(userID), "/logs", "/keys", "/clients", "/clients/" + clientID}
+
+	b := browsertest.New(t)
+	consoleSignIn(t, b, l, admin.Email, admin.Password)
+	for _, size := range [][2]int{{1280, 800}, {390, 844}} {
+		b.SetViewport(size[0], size[1])
+		for _, path := range screens {
+			b.Eval(`location.hash = `+jsonString(path), nil)
+			b.WaitFor(`location.hash === ` + jsonString("#"+path) + ` && document.getElementById('main').getAttribute('aria-busy') !== 'true' && document.querySelector('#main h1, #main h2') !== null`)
+			var audit struct {
+				Unnamed  []string
+				Overflow int
+				Title    string
+			}
+			b.Eval(consoleAudit, &audit)
+			if len(audit.Unnamed) > 0 {
+				t.Errorf("%s at %d px: controls without an accessible name:\n%s", path, size[0], strings.Join(audit.Unnamed, "\n"))
+			}
+			if audit.Overflow > 1 {
+				t.Errorf("%s at %d px: the page scrolls sideways by %d px", path, size[0], audit.Overflow)
+			}
+			if !strings.Contains(audit.Title, "latch") || strings.TrimSpace(strings.Split(audit.Title, "latch")[0]) == "" {
+				t.Errorf("%s: document.title %q does not name the screen", path, audit.Title)
+			}
+		}
+		b.Screenshot(fmt.Sprintf("audit-%dpx", size[0]))
+	}
+
+	// The keyboard focus is visible: Tab from the top of the page lands on a control whose
+	// outline (or box shadow) shows.
+	b.SetViewport(1280, 800)
+	b.Eval(`location.hash = '#/users'; document.activeElement && document.activeElement.blur()`, nil)
+	b.WaitFor(`document.getElementById('main').getAttribute('aria-busy') !== 'true'`)
+	b.Do(chromedp.KeyEvent(kb.Tab))
+	var focus struct {
+		Tag, Outline, Shadow string
+	}
+	b.Eval(`(() => { const s = getComputedStyle(document.activeElement);
+		return {tag: document.activeElement.tagName, outline: s.outlineStyle + ' ' + s.outlineWidth, shadow: s.boxShadow}; })()`, &focus)
+	if focus.Tag == "BODY" || (strings.HasPrefix(focus.Outline, "none") && focus.Shadow == "none") {
+		t.Errorf("keyboard focus is not visible: %+v", focus)
+	}
+	b.AssertNoConsoleErrors()
+}
+
+func jsonString(s string) string {
+	data, _ := json.Marshal(s)
+	return string(data)
+}
+
+// BenchmarkConsoleLoad is the admin console opened in Chromium on loopback with a live
+// session, until the rules list (two rules) is on screen: the page, every module, the
+// config, the first API call and the render. ms-to-screen is read in the page (from the
+// navigation's start to the console's "screen ready" mark), so the polling of the test does
+// not blur it; "blank" is a tiny page of the same server in the same browser, the floor any
+// page load pays (its load event).
+func BenchmarkConsoleLoad(b *testing.B) {
+	l, admin := consoleLatch(b)
+	mgmt := l.ManagementToken(b, "")
+	for _, name := range []string{"first-rule", "second-rule"} {
+		resp, data := l.Do(b, http.MethodPost, "/api/v2/rules", mgmt, map[string]any{
+			"name": name, "script": `function (user, context, callback) { callback(null, user, context); }`})
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("create rule: %d %s", resp.StatusCode, data)
+		}
+	}
+	br := browsertest.New(b)
+	consoleSignIn(b, br, l, admin.Email, admin.Password)
+	measure := func(b *testing.B, url, ready, mark string) {
+		var total float64
+		i := 0
+		for b.Loop() {
+			i++
+			br.Navigate(fmt.Sprintf(url, i)) // a new query each time: a real load, not a hash change
+			br.WaitFor(ready)
+			var ms float64
+			br.Eval(mark, &ms)
+			total += ms
+		}
+		b.ReportMetric(total/float64(i), "ms-to-screen")
+	}
+	b.Run("blank", func(b *testing.B) {
+		measure(b, l.URL+"/healthz?n=%d", `document.readyState === 'complete'`,
+			`performance.getEntriesByType('navigation')[0].loadEventEnd`)
+	})
+	b.Run("console", func(b *testing.B) {
+		measure(b, l.URL+"/admin/?n=%d#/rules", `document.querySelectorAll('#rules-list li[data-key]').length === 2`,
+			`performance.getEntriesByName('latch:screen-ready').find((m) => document.querySelectorAll('#rules-list li[data-key]').length === 2).startTime`)
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -62,6 +63,7 @@ func Handler(config any) (http.Handler, error) {
 	if !ok {
 		return nil, fs.ErrNotExist
 	}
+	index = withModulePreloads(index, files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -85,6 +87,28 @@ func Handler(config any) (http.Handler, error) {
 		h.Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.body))
 	}), nil
+}
+
+// MountPath is where the server mounts the console; the page names its files from it.
+const MountPath = "/admin/"
+
+// withModulePreloads lists every script of the console in the page's head as a
+// modulepreload, so the browser fetches them all at once instead of discovering them import
+// by import (a waterfall as deep as the module graph).
+func withModulePreloads(index file, files map[string]file) file {
+	var names []string
+	for name := range files {
+		if strings.HasSuffix(name, ".js") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var links strings.Builder
+	for _, name := range names {
+		links.WriteString(`<link rel="modulepreload" href="` + MountPath + name + `">` + "\n")
+	}
+	body := bytes.Replace(index.body, []byte("</head>"), []byte(links.String()+"</head>"), 1)
+	return newFile(".html", body)
 }
 
 func newFile(ext string, body []byte) file {

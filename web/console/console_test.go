@@ -2,6 +2,7 @@ package console
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,16 +22,30 @@ func TestHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	index, _ := assets.ReadFile("assets/index.html")
 	for _, path := range []string{"/", "/callback", "/rules/rul_1"} {
 		resp, body := get(t, h, http.MethodGet, path)
-		if resp.StatusCode != 200 || body != string(index) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		if resp.StatusCode != 200 || !strings.Contains(body, `<script type="module" src="/admin/js/app.js">`) || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("GET %s: %d %q, want the page", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
 			t.Fatalf("GET %s: CSP %q", path, csp)
 		}
 	}
+	// Every script is preloaded from the page, so that the browser does not discover the
+	// modules one import at a time.
+	_, page := get(t, h, http.MethodGet, "/")
+	scripts, _ := fs.Glob(assets, "assets/js/*.js")
+	more, _ := fs.Glob(assets, "assets/js/*/*.js")
+	for _, p := range append(scripts, more...) {
+		link := `<link rel="modulepreload" href="/admin/` + strings.TrimPrefix(p, "assets/") + `">`
+		if !strings.Contains(page, link) || strings.Index(page, link) > strings.Index(page, "</head>") {
+			t.Errorf("the page does not preload %s in its head", p)
+		}
+	}
+	if len(scripts) < 3 {
+		t.Fatalf("found %d scripts", len(scripts))
+	}
+
 	resp, body := get(t, h, http.MethodGet, "/config.json")
 	if resp.StatusCode != 200 || body != `{"client_id":"latch-console"}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("config.json: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)

@@ -203,7 +203,12 @@ async function render() {
     if (seq === renderSeq && !lc.leaving) container.replaceChildren(errorBox(e));
     if (!(e && e.status)) console.error(e);
   } finally {
-    if (seq === renderSeq) main.removeAttribute('aria-busy');
+    if (seq === renderSeq) {
+      main.removeAttribute('aria-busy');
+      // A mark per screen shown, so the load benchmark can read how long a screen took from
+      // the navigation's start (performance.getEntriesByName('latch:screen-ready')).
+      performance.mark('latch:screen-ready');
+    }
   }
 }
 
