@@ -478,3 +478,38 @@ func BenchmarkConsoleLoad(b *testing.B) {
 			`performance.getEntriesByName('latch:screen-ready').find((m) => document.querySelectorAll('#rules-list li[data-key]').length === 2).startTime`)
 	})
 }
+
+// TestConsoleSetPassword: an admin sets a user's password from the user page; the
+// connection's policy refuses a weak one with its message, and the user then logs in with
+// the new one, not the old.
+func TestConsoleSetPassword(t *testing.T) {
+	l, admin := consoleLatch(t)
+	mgmt := l.ManagementToken(t, "")
+	appID, appSecret := mgmtAppClient(t, l, mgmt)
+	userID := createConsoleUser(t, l, "pat.password@example.com", strongPassword, true, nil)
+
+	b := browsertest.New(t)
+	consoleSignIn(t, b, l, admin.Email, admin.Password)
+	b.Eval(`location.hash = `+jsonString("#/users/"+url.PathEscape(userID)), nil)
+	b.WaitVisible("#user-password")
+	b.Fill("#user-password", "short")
+	b.Click("#user-password-save")
+	b.WaitText("#user-password-status", "Password")
+	if got := b.Text("#user-password-status"); got == "Password set." {
+		t.Fatalf("a weak password was accepted: %q", got)
+	}
+	passwordLogin(t, l, appID, appSecret, "pat.password@example.com", strongPassword, http.StatusOK)
+
+	const newPassword = "Console-Set-New-Pass-42"
+	b.Fill("#user-password", newPassword)
+	b.Click("#user-password-save")
+	b.WaitText("#user-password-status", "Password set.")
+	if v := b.Value("#user-password"); v != "" {
+		t.Fatalf("the password stays in the field after saving: %q", v)
+	}
+	b.Screenshot("user-password-set")
+	passwordLogin(t, l, appID, appSecret, "pat.password@example.com", newPassword, http.StatusOK)
+	passwordLogin(t, l, appID, appSecret, "pat.password@example.com", strongPassword, http.StatusForbidden)
+	b.ClearConsole() // the refused weak password is a 400 the browser logs
+	b.AssertNoConsoleErrors()
+}

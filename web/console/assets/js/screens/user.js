@@ -284,6 +284,42 @@ function eventsSection(u) {
   return h('section', { 'aria-labelledby': 'user-events-h', id: 'user-events' }, h('h2', { id: 'user-events-h' }, 'Recent events'), body);
 }
 
+// passwordSection sets a database user's password (PATCH with password and connection, as
+// the Management API wants). The value goes to the API once and is never kept or shown.
+function passwordSection(u) {
+  const identity = (u.identities || []).find((i) => i.provider === 'auth0');
+  if (!hasScope('update:users') || !identity) return null;
+  const input = h('input', { id: 'user-password', type: 'password', autocomplete: 'new-password', spellcheck: 'false' });
+  const status = h('p', { class: 'hint', id: 'user-password-status', role: 'status' });
+  const btn = h('button', { type: 'submit', class: 'button', id: 'user-password-save' }, 'Set password');
+  const form = h('form', { id: 'user-password-form', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'user-password' }, 'New password'), input,
+      h('p', { class: 'hint' }, "The connection's password policy applies. The user's sessions stay open.")),
+    btn, status);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!input.value) {
+      status.textContent = 'Type the new password first.';
+      input.focus();
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await api('PATCH', `/users/${encodeURIComponent(u.user_id)}`, { password: input.value, connection: identity.connection });
+      input.value = '';
+      status.textContent = 'Password set.';
+      toast('Password set.');
+    } catch (err) {
+      status.textContent = err.message;
+      input.focus();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return h('section', { 'aria-labelledby': 'user-password-h', id: 'user-password-section' },
+    h('h2', { id: 'user-password-h' }, 'Password'), form);
+}
+
 function deleteSection(u) {
   if (!hasScope('delete:users')) return null;
   const expected = u.email || u.user_id;
@@ -380,6 +416,7 @@ export async function renderUser(main, params) {
     h('section', { 'aria-labelledby': 'user-identities-h' }, h('h2', { id: 'user-identities-h' }, 'Identities'), identitiesTable(u)),
     h('div', { class: 'metadata-pair' }, userMeta.el, appMeta.el),
     eventsSection(u),
+    passwordSection(u),
     deleteSection(u));
   return () => { window.latchConsole.guard = null; };
 }
