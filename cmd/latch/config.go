@@ -34,7 +34,7 @@ type Config struct {
 	SecretKey             string `json:"secret_key"`
 	BootstrapClientID     string `json:"bootstrap_client_id"`
 	BootstrapClientSecret string `json:"bootstrap_client_secret"`
-	// BootstrapAdminEmail names the console admin created at first start ("" creates none);
+	// BootstrapAdminEmail names the console admin created at first start ("-" creates none);
 	// BootstrapAdminPassword is its password (default: generated and printed once).
 	BootstrapAdminEmail    string `json:"bootstrap_admin_email"`
 	BootstrapAdminPassword string `json:"bootstrap_admin_password"`
@@ -191,7 +191,7 @@ func (c *Config) settings() []setting {
 		{key: "secret_key", env: "LATCH_SECRET_KEY", secret: true, str: &c.SecretKey, usage: "key-encryption key: base64 of 32 bytes (default: generated into the data dir)"},
 		{key: "bootstrap_client_id", env: "LATCH_BOOTSTRAP_CLIENT_ID", str: &c.BootstrapClientID, usage: "client_id of the Management API client created at first start"},
 		{key: "bootstrap_client_secret", env: "LATCH_BOOTSTRAP_CLIENT_SECRET", secret: true, str: &c.BootstrapClientSecret, usage: "its client_secret (default: generated and printed once)"},
-		{key: "bootstrap_admin_email", env: "LATCH_BOOTSTRAP_ADMIN_EMAIL", str: &c.BootstrapAdminEmail, usage: "email of the admin console user created at first start (empty: none)"},
+		{key: "bootstrap_admin_email", env: "LATCH_BOOTSTRAP_ADMIN_EMAIL", str: &c.BootstrapAdminEmail, usage: "email of the admin console user created at first start (\"-\": none)"},
 		{key: "bootstrap_admin_password", env: "LATCH_BOOTSTRAP_ADMIN_PASSWORD", secret: true, str: &c.BootstrapAdminPassword, usage: "its password (default: generated and printed once)"},
 		{key: "admins", env: "LATCH_ADMINS", str: &c.Admins, usage: "comma-separated user ids and verified emails that may use the admin console with every Management API scope"},
 		{key: "admin_role", env: "LATCH_ADMIN_ROLE", str: &c.AdminRole, usage: "role in app_metadata.roles that makes a user a console admin (\"-\": none)"},

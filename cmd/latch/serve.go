@@ -161,7 +161,7 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, out io.Writer, log 
 		return err
 	}
 	var admin bootstrapAdmin
-	if boot.ClientCreated && cfg.BootstrapAdminEmail != "" {
+	if boot.ClientCreated && cfg.BootstrapAdminEmail != "" && cfg.BootstrapAdminEmail != "-" {
 		// First start: an admin for the console, like the Management API client above.
 		admin.email = cfg.BootstrapAdminEmail
 		if admin.password, err = svc.BootstrapAdmin(ctx, cfg.BootstrapAdminEmail, cfg.BootstrapAdminPassword); err != nil {

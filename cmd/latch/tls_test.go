@@ -52,6 +52,7 @@ func startTLSLatch(t *testing.T, mutate func(*Config)) *tlsLatch {
 	cfg.BcryptCost = testBcryptCost
 	cfg.BootstrapClientID = "bootstrap-client"
 	cfg.BootstrapClientSecret = "bootstrap-secret-0123456789abcdef0123456789"
+	cfg.BootstrapAdminEmail = "" // as startLatch: tests that need a console admin configure one
 	mutate(&cfg)
 	if problems := cfg.finish(); len(problems) > 0 {
 		t.Fatalf("test config: %v", problems)

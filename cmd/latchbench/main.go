@@ -4,6 +4,11 @@
 // same run, because the machines it runs on are shared and noisy.
 //
 //	go build -o bin/latch ./cmd/latch && go run ./cmd/latchbench -latch bin/latch
+//
+// The scale runs are left out of that default run, as they take minutes: -only scale
+// (login and users-by-email at 1 000 users and at a million, on SQLite and on MongoDB),
+// -only scale-out and -only mongo-login (MongoDB + Redis, one and two instances); see
+// scale.go and docs/BENCHMARKS.md.
 package main
 
 import (
@@ -33,7 +38,8 @@ func main() {
 	latchBin := flag.String("latch", "bin/latch", "path to the latch binary")
 	dur := flag.Duration("duration", 15*time.Second, "length of each signup and login run")
 	rpsDur := flag.Duration("rps-duration", 8*time.Second, "length of each /userinfo and baseline run")
-	only := flag.String("only", "", `run one part alone: "jobs" (user import and export)`)
+	only := flag.String("only", "", `run one part alone: "jobs" (user import and export); or a part the default run leaves out, as it is long: "scale" (login and users-by-email at 1 000 and -users users, per store), "scale-out" (two instances on MongoDB + Redis), "mongo-login" (one instance on MongoDB + Redis)`)
+	so := scaleFlags()
 	flag.Parse()
 	var err error
 	switch *only {
@@ -41,8 +47,14 @@ func main() {
 		err = run(*latchBin, *dur, *rpsDur)
 	case "jobs":
 		err = runJobs(*latchBin)
+	case "scale":
+		err = runScale(*latchBin, so, *dur, *rpsDur)
+	case "scale-out", "mongo-login":
+		err = runScaleOut(*latchBin, so, *dur, *only == "scale-out")
+	case ferretChild:
+		err = serveFerretDB(so)
 	default:
-		err = fmt.Errorf("-only %q: want jobs", *only)
+		err = fmt.Errorf("-only %q: want jobs, scale, scale-out or mongo-login", *only)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "latchbench:", err)
@@ -313,7 +325,9 @@ type latch struct {
 	readyAfter time.Duration
 }
 
-func startLatch(bin string) (*latch, error) {
+// startLatch starts bin on a free loopback port with an empty data dir; env adds to (and
+// overrides) its environment, e.g. the store it uses.
+func startLatch(bin string, env ...string) (*latch, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -329,9 +343,10 @@ func startLatch(bin string) (*latch, error) {
 		"LATCH_BOOTSTRAP_CLIENT_ID="+bootID, "LATCH_BOOTSTRAP_CLIENT_SECRET="+bootSecret,
 		// The load comes from one address: exempt it from IP throttling, as a trusted network is.
 		"LATCH_ATTACK_PROTECTION_ALLOWLIST=127.0.0.1")
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := launch(cmd); err != nil { // dies with latchbench
 		return nil, err
 	}
 	l := &latch{cmd: cmd, url: "http://" + addr, dir: dir}

@@ -155,15 +155,22 @@ func (s *Service) grantAllManagementScopes(ctx context.Context, clientID string)
 // account later does not bring it back. An empty password is generated and returned, to be
 // shown once.
 func (s *Service) BootstrapAdmin(ctx context.Context, email, password string) (generated string, err error) {
-	if password == "" {
-		password = storage.NewOpaqueToken()[:24]
-		generated = password
+	for attempt := 0; ; attempt++ {
+		pw := password
+		if pw == "" {
+			pw = generatedAdminPassword()
+			generated = pw
+		}
+		_, err = s.AdminCreateUser(ctx, AdminUserRequest{
+			Connection: DefaultConnection, Email: email, EmailVerified: true, Password: pw,
+			Name: "latch admin", AppMetadata: storage.Metadata{"roles": []any{s.console.AdminRole}},
+			VerifyEmail: Patch[bool]{Set: true, Value: false},
+		})
+		var weak *WeakPasswordError
+		if password != "" || attempt == 9 || !(errors.As(err, &weak) || errors.Is(err, ErrPasswordInDictionary)) {
+			break
+		}
 	}
-	_, err = s.AdminCreateUser(ctx, AdminUserRequest{
-		Connection: DefaultConnection, Email: email, EmailVerified: true, Password: password,
-		Name: "latch admin", AppMetadata: storage.Metadata{"roles": []any{s.console.AdminRole}},
-		VerifyEmail: Patch[bool]{Set: true, Value: false},
-	})
 	if errors.Is(err, ErrUserExists) {
 		return "", nil // instances starting together: another created it first
 	}
@@ -172,3 +179,8 @@ func (s *Service) BootstrapAdmin(ctx context.Context, email, password string) (g
 	}
 	return generated, nil
 }
+
+// generatedAdminPassword is random, with every character class any password policy asks
+// for; a draw that the connection's policy still refuses (three identical characters in a
+// row, say) is drawn again by BootstrapAdmin.
+func generatedAdminPassword() string { return storage.NewOpaqueToken()[:20] + "-Aa1" }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/latchauth/latch/password"
 	"github.com/latchauth/latch/storage"
 )
 
@@ -48,5 +49,23 @@ func TestConsoleDecisionGrantsOnlyHeldScopes(t *testing.T) {
 	}
 	if _, err := s.consoleDecision(loginInput{user: storage.User{ID: "auth0|n"}, scopes: []string{"openid"}}); err == nil {
 		t.Fatal("a non-admin got a console decision")
+	}
+}
+
+func TestGeneratedAdminPasswordMeetsThePolicies(t *testing.T) {
+	good := password.PolicyFor(storage.ConnectionOptions{PasswordPolicy: "good"})
+	excellent := password.PolicyFor(storage.ConnectionOptions{PasswordPolicy: "excellent"})
+	refused := 0
+	for range 500 {
+		pw := generatedAdminPassword()
+		if !good.Check(pw).Verified {
+			t.Fatalf("generated password %q fails the good policy", pw)
+		}
+		if !excellent.Check(pw).Verified {
+			refused++ // drawn again by BootstrapAdmin
+		}
+	}
+	if refused > 50 {
+		t.Fatalf("%d of 500 generated passwords fail the excellent policy", refused)
 	}
 }

@@ -293,6 +293,9 @@ function passwordSection(u) {
   const status = h('p', { class: 'hint', id: 'user-password-status', role: 'status' });
   const btn = h('button', { type: 'submit', class: 'button', id: 'user-password-save' }, 'Set password');
   const form = h('form', { id: 'user-password-form', novalidate: true },
+    // Whose password this is, for password managers (and so browsers do not warn of a
+    // password form without a username).
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: u.email || u.user_id, readonly: true, hidden: true }),
     h('div', { class: 'field' }, h('label', { for: 'user-password' }, 'New password'), input,
       h('p', { class: 'hint' }, "The connection's password policy applies. The user's sessions stay open.")),
     btn, status);
