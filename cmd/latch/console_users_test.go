@@ -369,23 +369,29 @@ func TestConsoleLogs(t *testing.T) {
 			t.Fatalf("types listed = %q, want %q", got, want)
 		}
 	}
+	// applyFilters applies the filters and waits for the new table, with rows rows: the
+	// table on show is marked first, so that it cannot pass for the answer.
+	applyFilters := func(rows int) {
+		t.Helper()
+		b.Eval(`document.querySelectorAll('#logs-table').forEach((t) => { t.dataset.stale = '1'; })`, nil)
+		b.Click("#logs-apply")
+		b.WaitFor(fmt.Sprintf(`(() => { const t = document.querySelector('#logs-table');
+			return !!t && !t.dataset.stale && t.querySelectorAll('tbody tr').length === %d; })()`, rows))
+	}
 	// By type.
 	consoleSetValue(b, "#logs-type", "fp")
-	b.Click("#logs-apply")
-	b.WaitFor(`document.querySelectorAll('#logs-table tbody tr[data-type="fp"]').length === 1`)
+	applyFilters(1)
 	onlyTypes("fp")
 	// By user, with the group of password logins.
 	consoleSetValue(b, "#logs-type", "(s OR f OR fp OR fu)")
 	b.Fill("#logs-user", userID)
-	b.Click("#logs-apply")
-	b.WaitFor(`document.querySelectorAll('#logs-table tbody tr').length === 2`)
+	applyFilters(2)
 	onlyTypes("fp", "s")
 	// By client: the console's own sign-in and the API writes are not the app's.
 	consoleSetValue(b, "#logs-type", "")
 	b.Fill("#logs-user", "")
 	b.Fill("#logs-client", appID)
-	b.Click("#logs-apply")
-	b.WaitFor(`document.querySelectorAll('#logs-table tbody tr').length === 2`)
+	applyFilters(2)
 	onlyTypes("fp", "s")
 	// By time: a range in the past holds nothing; one around now holds the logins.
 	b.Fill("#logs-client", "")
