@@ -31,22 +31,14 @@ func consoleLatch(t testing.TB, mutate ...func(*Config)) (*testLatch, consoleAdm
 	return l, admin
 }
 
-// createConsoleUser creates a database user through the Management API.
+// createConsoleUser creates a database user through the Management API and returns its id.
 func createConsoleUser(t testing.TB, l *testLatch, email, pw string, verified bool, appMetadata map[string]any) string {
 	t.Helper()
-	body := map[string]any{"connection": flow.DefaultConnection, "email": email, "password": pw, "email_verified": verified}
+	extra := map[string]any{"password": pw, "email_verified": verified}
 	if appMetadata != nil {
-		body["app_metadata"] = appMetadata
+		extra["app_metadata"] = appMetadata
 	}
-	resp, data := l.Do(t, http.MethodPost, "/api/v2/users", l.ManagementToken(t, ""), body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create user %s: %d %s", email, resp.StatusCode, data)
-	}
-	var u struct {
-		UserID string `json:"user_id"`
-	}
-	mustJSON(t, data, &u)
-	return u.UserID
+	return mgmtCreateUser(t, l, l.ManagementToken(t, ""), email, extra)["user_id"].(string)
 }
 
 // consoleSignIn opens the console in the browser, signs in through the hosted login page
@@ -347,11 +339,7 @@ func TestBootstrapAdmin(t *testing.T) {
 	if strings.Contains(l.Output.String()[len(out):], "with password") {
 		t.Fatalf("the second start printed a password again:\n%s", l.Output.String())
 	}
-	resp, data := l.Do(t, http.MethodGet, "/api/v2/users-by-email?email=first.admin@example.com", l.ManagementToken(t, ""), nil)
-	var users []map[string]any
-	if err := json.Unmarshal(data, &users); err != nil || resp.StatusCode != http.StatusOK || len(users) != 1 {
-		t.Fatalf("users-by-email: %d %s, want exactly one admin", resp.StatusCode, data)
-	}
+	userIDByEmail(t, l, l.ManagementToken(t, ""), "first.admin@example.com") // exactly one admin
 }
 
 // consoleAudit finds, in the page on show, the controls a screen reader could not name and,

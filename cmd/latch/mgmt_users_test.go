@@ -647,7 +647,7 @@ func wantMgmtErrorExact(t *testing.T, resp *http.Response, body []byte, status i
 
 // mgmtJSON sends a request, demands the status and decodes the object it answers, numbers
 // exact.
-func mgmtJSON(t *testing.T, l *testLatch, method, path, tok string, body any, status int) map[string]any {
+func mgmtJSON(t testing.TB, l *testLatch, method, path, tok string, body any, status int) map[string]any {
 	t.Helper()
 	resp, data := l.Do(t, method, path, tok, body)
 	if resp.StatusCode != status {
@@ -656,7 +656,7 @@ func mgmtJSON(t *testing.T, l *testLatch, method, path, tok string, body any, st
 	return decodeJSON(t, data)
 }
 
-func decodeJSON(t *testing.T, data []byte) map[string]any {
+func decodeJSON(t testing.TB, data []byte) map[string]any {
 	t.Helper()
 	var out map[string]any
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -707,7 +707,7 @@ func mgmtRaw(t testing.TB, l *testLatch, method, path, tok, contentType string, 
 	return send(t, req)
 }
 
-func mgmtCreateUser(t *testing.T, l *testLatch, tok, email string, extra map[string]any) map[string]any {
+func mgmtCreateUser(t testing.TB, l *testLatch, tok, email string, extra map[string]any) map[string]any {
 	t.Helper()
 	body := map[string]any{"connection": dbConnection, "email": email, "password": strongPassword}
 	for k, v := range extra {

@@ -40,12 +40,7 @@ const clusterTimeout = 60 * time.Second
 const nodeTimeout = 5 * time.Second
 
 // sharedCluster is the cluster of ClusterURL when $LATCH_TEST_REDIS_CLUSTER_URL is not set.
-var sharedCluster struct {
-	once sync.Once
-	c    *cluster
-	url  string
-	err  error
-}
+var sharedCluster sharedServer[*cluster]
 
 // ClusterURL returns the URL of the Redis Cluster shared by the tests of the binary:
 // $LATCH_TEST_REDIS_CLUSTER_URL when it is set, otherwise a cluster of three redis-server
@@ -57,23 +52,7 @@ func ClusterURL(t testing.TB) string {
 		return u
 	}
 	needBinary(t)
-	sharedCluster.once.Do(func() {
-		dir, err := os.MkdirTemp("", "latch-redistest-cluster-")
-		if err != nil {
-			sharedCluster.err = err
-			return
-		}
-		sharedCluster.c, sharedCluster.err = startCluster(dir)
-		if sharedCluster.err != nil {
-			os.RemoveAll(dir)
-			return
-		}
-		sharedCluster.url = sharedCluster.c.url()
-	})
-	if sharedCluster.err != nil {
-		t.Fatalf("redistest: start a Redis Cluster: %v", sharedCluster.err)
-	}
-	return sharedCluster.url
+	return sharedCluster.get(t, "a Redis Cluster", startCluster)
 }
 
 // ClusterPrefix is Prefix on the cluster of ClusterURL: a key prefix no other test uses,

@@ -63,13 +63,53 @@ const Binary = "redis-server"
 // startTimeout bounds how long a server may take to answer PING after it was started.
 const startTimeout = 20 * time.Second
 
-// shared is the server of URL when $LATCH_TEST_REDIS_URL is not set.
-var shared struct {
+// running is a server (or cluster) that a helper started in a temporary directory.
+type running interface {
+	url() string
+	stop()
+}
+
+// sharedServer is a server started once per test binary, on first use, and stopped by Main.
+type sharedServer[T running] struct {
 	once sync.Once
-	srv  *process
+	srv  T
+	dir  string // "" until the start succeeded
 	url  string
 	err  error
 }
+
+// get starts the server on first use (start runs in a fresh temporary directory) and
+// returns its URL; a failed start fails every test that asks.
+func (s *sharedServer[T]) get(t testing.TB, what string, start func(dir string) (T, error)) string {
+	t.Helper()
+	s.once.Do(func() {
+		dir, err := os.MkdirTemp("", "latch-redistest-")
+		if err != nil {
+			s.err = err
+			return
+		}
+		if s.srv, s.err = start(dir); s.err != nil {
+			os.RemoveAll(dir)
+			return
+		}
+		s.dir, s.url = dir, s.srv.url()
+	})
+	if s.err != nil {
+		t.Fatalf("redistest: start %s: %v", what, s.err)
+	}
+	return s.url
+}
+
+// close stops the server, if it was started, and removes its directory.
+func (s *sharedServer[T]) close() {
+	if s.dir != "" {
+		s.srv.stop()
+		os.RemoveAll(s.dir)
+	}
+}
+
+// shared is the server of URL when $LATCH_TEST_REDIS_URL is not set.
+var shared sharedServer[*process]
 
 // URL returns the URL of the Redis server shared by the tests (see the package doc).
 func URL(t testing.TB) string {
@@ -78,37 +118,15 @@ func URL(t testing.TB) string {
 		return u
 	}
 	needBinary(t)
-	shared.once.Do(func() {
-		dir, err := os.MkdirTemp("", "latch-redistest-")
-		if err != nil {
-			shared.err = err
-			return
-		}
-		shared.srv, shared.err = startFree(dir)
-		if shared.err != nil {
-			os.RemoveAll(dir)
-			return
-		}
-		shared.url = shared.srv.url()
-	})
-	if shared.err != nil {
-		t.Fatalf("redistest: start %s: %v", Binary, shared.err)
-	}
-	return shared.url
+	return shared.get(t, Binary, startFree)
 }
 
-// Main runs the package's tests and then stops the server that URL started, if it did:
-// call it from TestMain.
+// Main runs the package's tests and then stops the server that URL started and the
+// cluster that ClusterURL started, if they did: call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
-	if shared.srv != nil {
-		shared.srv.stop()
-		os.RemoveAll(shared.srv.dir)
-	}
-	if sharedCluster.c != nil {
-		sharedCluster.c.stop()
-		os.RemoveAll(sharedCluster.c.dir)
-	}
+	shared.close()
+	sharedCluster.close()
 	os.Exit(code)
 }
 

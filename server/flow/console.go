@@ -90,12 +90,12 @@ func (s *Service) ConsoleConfig() ConsoleConfig {
 	}
 }
 
-// consoleClient is the console's client record: a public SPA that signs in with a code and
-// PKCE, gets no refresh token, and may ask for the Management API audience.
-func (s *Service) consoleClient() storage.Client {
-	home := s.issuerURL + "admin/"
-	origin := strings.TrimSuffix(s.issuerURL, "/")
-	if u, err := url.Parse(s.issuerURL); err == nil {
+// consoleClient is the console's client record for an issuer: a public SPA that signs in
+// with a code and PKCE, gets no refresh token, and may ask for the Management API audience.
+func consoleClient(issuerURL string) storage.Client {
+	home := issuerURL + "admin/"
+	origin := strings.TrimSuffix(issuerURL, "/")
+	if u, err := url.Parse(issuerURL); err == nil {
 		origin = u.Scheme + "://" + u.Host
 	}
 	return storage.Client{
@@ -112,7 +112,7 @@ func (s *Service) consoleClient() storage.Client {
 // client finds a client by id: the console's built-in one, or one from the store.
 func (s *Service) client(ctx context.Context, id string) (storage.Client, error) {
 	if id == ConsoleClientID {
-		return s.consoleClient(), nil
+		return s.consoleApp, nil
 	}
 	return s.clients.GetClient(ctx, id)
 }

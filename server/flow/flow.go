@@ -105,8 +105,10 @@ type Service struct {
 
 	// email runs the account lifecycle by email (email_service.go).
 	email *emailFlows
-	// console says who may use the admin console (console.go).
-	console ConsoleSettings
+	// console says who may use the admin console, and consoleApp is its built-in client
+	// (console.go).
+	console    ConsoleSettings
+	consoleApp storage.Client
 }
 
 // maxPostRegistrationRuns bounds the post-user-registration pipelines running at once.
@@ -171,7 +173,7 @@ type Deps struct {
 // New builds the service.
 func New(d Deps) *Service {
 	store := d.Store
-	return &Service{
+	s := &Service{
 		users: store, passwords: store, clients: store, grants: store, connections: store, issuances: store,
 		ruleStore: store, ruleConfigs: store, actionStore: store, refreshTokens: store,
 		shortLived: d.ShortLived, browser: withBrowserDefaults(d.Browser),
@@ -192,6 +194,8 @@ func New(d Deps) *Service {
 		email:                 newEmailFlows(d),
 		console:               withConsoleDefaults(d.Console),
 	}
+	s.consoleApp = consoleClient(d.IssuerURL)
+	return s
 }
 
 // SetClock replaces the clock (tests).
