@@ -148,3 +148,32 @@ func TestConfigAllowlist(t *testing.T) {
 		t.Fatalf("bad entry: %v", err)
 	}
 }
+
+// The console's and the traces' settings refuse what they cannot use, each by its name, and
+// take the values they document.
+func TestConfigConsoleAndTraces(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string // "" when the configuration is valid
+	}{
+		{map[string]string{"LATCH_OTEL_ENDPOINT": "collector:4318"}, "otel_endpoint"},
+		{map[string]string{"LATCH_OTEL_ENDPOINT": "http://collector:4318", "LATCH_OTEL_SAMPLE_RATIO": "0"}, "otel_sample_ratio"},
+		{map[string]string{"LATCH_OTEL_SAMPLE_RATIO": "1.5"}, "otel_sample_ratio"},
+		{map[string]string{"LATCH_OTEL_SAMPLE_RATIO": "lots"}, "otel_sample_ratio"},
+		{map[string]string{"LATCH_CONSOLE_SESSION_TIMEOUT": "soon"}, "LATCH_CONSOLE_SESSION_TIMEOUT"},
+		{map[string]string{"LATCH_OTEL_ENDPOINT": "https://collector:4318", "LATCH_OTEL_SAMPLE_RATIO": "0.25",
+			"LATCH_ADMINS": "a@example.com, auth0|1", "LATCH_BOOTSTRAP_ADMIN_EMAIL": "-", "LATCH_CONSOLE_SESSION_TIMEOUT": "15m"}, ""},
+	} {
+		cfg, err := loadConfig(nil, envOf(c.env), filesOf(nil))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v", c.env, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want one naming %s", c.env, err, c.want)
+		case c.want == "":
+			if s := consoleSettings(cfg); len(s.Admins) != 2 || s.Admins[1] != "auth0|1" || s.SessionTimeout != 15*time.Minute {
+				t.Errorf("console settings = %+v", s)
+			}
+		}
+	}
+}
